@@ -1,0 +1,168 @@
+/*
+ * nitrowallet - the operator's and client's command-line tool.
+ *
+ * Runs outside the enclave and never touches private keys.  Today it offers
+ * the offline checks a client wants before asking the service to sign:
+ * what digest a transaction or typed-data document will produce, and
+ * whether an address carries a valid EIP-55 checksum.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nitrowallet/eip712.h"
+#include "nitrowallet/hex.h"
+#include "nitrowallet/keccak.h"
+#include "nitrowallet/key.h"
+#include "nitrowallet/tx.h"
+
+#define NW_VERSION "0.1.0"
+#define FILE_MAX (1u << 20)
+
+static int usage(FILE *f)
+{
+    fputs("usage: nitrowallet <command> [args]\n"
+          "  version                       print the version\n"
+          "  address ADDRESS               validate an address, print its EIP-55 form\n"
+          "  keccak256 0xHEX               Keccak-256 of hex bytes\n"
+          "  tx hash FILE|-                signing digest of a transaction JSON object\n"
+          "  typed-data hash FILE|-        EIP-712 digest of eth_signTypedData_v4 JSON\n",
+          f);
+    return f == stderr ? 2 : 0;
+}
+
+/* Read at most FILE_MAX bytes of a file ("-" = standard input). */
+static char *read_input(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char *buf;
+
+    if (f == NULL) {
+        fprintf(stderr, "nitrowallet: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    buf = malloc(FILE_MAX + 1);
+    if (buf != NULL) {
+        *len = fread(buf, 1, FILE_MAX + 1, f);
+        if (*len > FILE_MAX) {
+            fprintf(stderr, "nitrowallet: %s: larger than %u bytes\n", path, FILE_MAX);
+            free(buf);
+            buf = NULL;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    return buf;
+}
+
+static int fail(const struct nw_error *err)
+{
+    fprintf(stderr, "nitrowallet: %s: %s\n", nw_err_name(err->code), err->msg);
+    return 1;
+}
+
+static void print_hex(const char *label, const uint8_t *p, size_t n)
+{
+    char hex[NW_HEX_SIZE(32)];
+    if (nw_hex_encode(hex, sizeof hex, p, n) == NW_OK)
+        printf("%s%s\n", label, hex);
+}
+
+static int cmd_address(const char *s)
+{
+    uint8_t addr[20];
+    char out[NW_ADDRESS_STR_SIZE];
+    struct nw_error err = {0};
+
+    if (nw_address_parse(addr, s, strlen(s), &err) != NW_OK)
+        return fail(&err);
+    nw_address_to_checksum(out, addr);
+    puts(out);
+    return 0;
+}
+
+static int cmd_keccak(const char *s)
+{
+    size_t len = strlen(s), n;
+    uint8_t *buf = malloc(len / 2 + 1), h[32];
+    struct nw_error err = {0};
+    int rc = 0;
+
+    if (buf == NULL)
+        return 1;
+    if (nw_hex_decode(buf, len / 2 + 1, &n, s, len, &err) != NW_OK) {
+        rc = fail(&err);
+    } else {
+        nw_keccak256(h, buf, n);
+        print_hex("", h, 32);
+    }
+    free(buf);
+    return rc;
+}
+
+static int cmd_tx_hash(const char *path)
+{
+    size_t len;
+    char *json = read_input(path, &len);
+    struct nw_tx tx;
+    struct nw_error err = {0};
+    uint8_t h[32];
+    int rc = 1;
+
+    if (json == NULL)
+        return 1;
+    if (nw_tx_parse(&tx, json, len, &err) != NW_OK || nw_tx_signing_hash(h, &tx, &err) != NW_OK) {
+        rc = fail(&err);
+    } else {
+        printf("type: %d\n", (int)tx.type);
+        print_hex("signing_hash: ", h, 32);
+        rc = 0;
+    }
+    nw_tx_free(&tx);
+    free(json);
+    return rc;
+}
+
+static int cmd_typed_data_hash(const char *path)
+{
+    size_t len;
+    char *json = read_input(path, &len);
+    struct nw_eip712_hashes h;
+    struct nw_error err = {0};
+    int rc;
+
+    if (json == NULL)
+        return 1;
+    if (nw_eip712_hash_json(&h, json, len, &err) != NW_OK) {
+        rc = fail(&err);
+    } else {
+        print_hex("domain_separator: ", h.domain_separator, 32);
+        print_hex("struct_hash: ", h.struct_hash, 32);
+        print_hex("digest: ", h.digest, 32);
+        rc = 0;
+    }
+    free(json);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    if (strcmp(argv[1], "version") == 0 && argc == 2) {
+        puts("nitrowallet " NW_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)
+        return usage(stdout);
+    if (strcmp(argv[1], "address") == 0 && argc == 3)
+        return cmd_address(argv[2]);
+    if (strcmp(argv[1], "keccak256") == 0 && argc == 3)
+        return cmd_keccak(argv[2]);
+    if (strcmp(argv[1], "tx") == 0 && argc == 4 && strcmp(argv[2], "hash") == 0)
+        return cmd_tx_hash(argv[3]);
+    if (strcmp(argv[1], "typed-data") == 0 && argc == 4 && strcmp(argv[2], "hash") == 0)
+        return cmd_typed_data_hash(argv[3]);
+    return usage(stderr);
+}

@@ -1,0 +1,804 @@
+/*
+ * eip712.c - EIP-712 typed structured data hashing, as eth_signTypedData_v4
+ * sends it: {"types", "primaryType", "domain", "message"}.
+ *
+ * Follows EIP-712 (https://eips.ethereum.org/EIPS/eip-712) and, where the
+ * EIP leaves room, what ethers v6 TypedDataEncoder does, so that digests of
+ * valid input match ethers byte for byte:
+ *
+ *   encodeType(T) = "T(type1 name1,...)" followed by every struct type that T
+ *                   references (transitively, T itself excluded), sorted by
+ *                   name; member types are written as given ("Person[2][]").
+ *   hashStruct(T, v) = keccak(keccak(encodeType(T)) || enc(v.m1) || ...)
+ *   enc: bool, address, uintN, intN (two's complement) as 32-byte words;
+ *        bytesN right-padded; bytes and string as keccak of their bytes;
+ *        structs as hashStruct; arrays as keccak of their elements' enc.
+ *   digest = keccak(0x19 0x01 || hashStruct(EIP712Domain, domain)
+ *                             || hashStruct(primaryType, message))
+ *
+ * The domain type is types.EIP712Domain when given; otherwise it is derived
+ * from the domain keys present, in the order name, version, chainId,
+ * verifyingContract, salt (as ethers' TypedDataEncoder.hashDomain does).
+ *
+ * The input is untrusted, so this is stricter than ethers and MetaMask:
+ * identifiers only as struct and member names, no "uint"/"int" aliases,
+ * value objects must carry exactly the members of their type (no missing,
+ * no extra), integers are range-checked, addresses EIP-55-checked, and
+ * every dimension is bounded (eip712.h).  Types may be recursive (EIP-712
+ * allows it; ethers does not): value nesting is bounded by
+ * NW_EIP712_MAX_DEPTH and all recursion here carries that depth.  Every
+ * JSON value is visited once, and each struct's type hash is computed once,
+ * so the work is linear in the input size.
+ */
+#include "nitrowallet/eip712.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nitrowallet/hex.h"
+#include "nitrowallet/json.h"
+#include "nitrowallet/keccak.h"
+#include "nitrowallet/key.h"
+#include "nitrowallet/u256.h"
+
+#define NAME_MAX_LEN 64                   /* struct and member names */
+#define ENCODE_TYPE_MAX (64u * 1024u)     /* bytes of one encodeType string */
+#define PATH_CAP 256                      /* "message.a[3].b" in messages */
+#define DOMAIN_NAME "EIP712Domain"
+#define N_DOMAIN_FIELDS 5
+
+enum kind { K_STRUCT, K_BOOL, K_ADDRESS, K_STRING, K_BYTES, K_BYTESN, K_UINT, K_INT };
+
+struct field {
+    const char *name;  /* NUL-terminated, owned by the JSON tree */
+    const char *type;  /* as written, for encodeType */
+    enum kind kind;
+    unsigned width;    /* bits of uintN / intN, bytes of bytesN */
+    size_t sidx;       /* the struct, for K_STRUCT */
+    unsigned ndims;
+    uint16_t dims[NW_EIP712_MAX_DEPTH]; /* dims[0] outermost; 0 = dynamic */
+};
+
+struct stype {
+    const char *name;
+    struct field *fields;
+    size_t nfields;
+    bool hashed;
+    uint8_t type_hash[32];
+};
+
+struct ctx {
+    struct stype types[NW_EIP712_MAX_TYPES + 1]; /* + a derived domain type */
+    size_t ntypes;                               /* given in "types" */
+    size_t order[NW_EIP712_MAX_TYPES];           /* given types, by name */
+    struct field *pool;
+    size_t pool_used, pool_cap;
+    char path[PATH_CAP];
+    size_t path_len;
+    struct nw_error *err;
+};
+
+static const struct {
+    const char *name, *type;
+} domain_fields[N_DOMAIN_FIELDS] = {
+    {"name", "string"},
+    {"version", "string"},
+    {"chainId", "uint256"},
+    {"verifyingContract", "address"},
+    {"salt", "bytes32"},
+};
+
+/* ---- paths and messages ------------------------------------------------ */
+
+/* Append to the path; returns the length to restore with path_pop. */
+__attribute__((format(printf, 2, 3))) static size_t path_push(struct ctx *c, const char *fmt, ...)
+{
+    size_t old = c->path_len;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(c->path + old, PATH_CAP - old, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        c->path[old] = '\0';
+    else
+        c->path_len = old + (size_t)n < PATH_CAP ? old + (size_t)n : PATH_CAP - 1;
+    return old;
+}
+
+static void path_pop(struct ctx *c, size_t old)
+{
+    c->path_len = old;
+    c->path[old] = '\0';
+}
+
+/* Fail with "path: message". */
+__attribute__((format(printf, 3, 4))) static enum nw_err fail(struct ctx *c, enum nw_err code,
+                                                               const char *fmt, ...)
+{
+    char msg[NW_ERROR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return nw_fail(c->err, code, "%s: %s", c->path, msg);
+}
+
+/* Put the path in front of a message a helper has already recorded. */
+static enum nw_err prefix(struct ctx *c, enum nw_err rc)
+{
+    nw_error_prefix(c->err, "%s", c->path);
+    return rc;
+}
+
+/* ---- names and types --------------------------------------------------- */
+
+static bool is_identifier(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_' || ch == '$' ||
+                  (i > 0 && ch >= '0' && ch <= '9');
+        if (!ok || i >= NAME_MAX_LEN)
+            return false;
+    }
+    return i > 0;
+}
+
+/* Decimal digits without a leading zero, 1..max; 0 when not. */
+static unsigned parse_small(const char *s, size_t n, unsigned max)
+{
+    unsigned v = 0;
+
+    if (n == 0 || n > 5 || s[0] == '0')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    return v <= max ? v : 0;
+}
+
+static bool prefixed(const char *s, size_t n, const char *p, size_t *plen)
+{
+    *plen = strlen(p);
+    return n >= *plen && memcmp(s, p, *plen) == 0;
+}
+
+/*
+ * Classify s[0..n) as an atomic type: 1 (kind and width set), 0 when it is
+ * not an atomic type name at all, -1 when it belongs to an atomic family
+ * but is not a valid member of it ("uint", "uint7", "bytes33", "int08").
+ */
+static int atomic_type(const char *s, size_t n, enum kind *kind, unsigned *width)
+{
+    static const struct {
+        const char *name;
+        enum kind kind;
+    } plain[] = {{"bool", K_BOOL}, {"address", K_ADDRESS}, {"string", K_STRING}, {"bytes", K_BYTES}};
+    size_t p;
+
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        if (strlen(plain[i].name) == n && memcmp(s, plain[i].name, n) == 0) {
+            *kind = plain[i].kind;
+            *width = 0;
+            return 1;
+        }
+    }
+    if (prefixed(s, n, "bytes", &p) || prefixed(s, n, "uint", &p) || prefixed(s, n, "int", &p)) {
+        bool digits = true;
+        for (size_t i = p; i < n; i++)
+            digits = digits && s[i] >= '0' && s[i] <= '9';
+        if (!digits)
+            return 0;
+        *kind = s[0] == 'b' ? K_BYTESN : s[0] == 'u' ? K_UINT : K_INT;
+        *width = parse_small(s + p, n - p, *kind == K_BYTESN ? 32 : 256);
+        if (*width == 0 || (*kind != K_BYTESN && *width % 8 != 0))
+            return -1;
+        return 1;
+    }
+    return 0;
+}
+
+static bool find_type(const struct ctx *c, const char *name, size_t n, size_t *idx)
+{
+    for (size_t i = 0; i < c->ntypes; i++) {
+        if (strlen(c->types[i].name) == n && memcmp(c->types[i].name, name, n) == 0) {
+            *idx = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Strip the array suffixes of s[0..*n) into f->dims (outermost first). */
+static enum nw_err parse_dims(struct ctx *c, struct field *f, const char *s, size_t *n)
+{
+    while (*n > 0 && s[*n - 1] == ']') {
+        size_t close = *n - 1, open = close;
+        unsigned v = 0;
+
+        while (open > 0 && s[open - 1] >= '0' && s[open - 1] <= '9')
+            open--;
+        if (open == 0 || s[open - 1] != '[')
+            return fail(c, NW_ERR_BAD_REQUEST, "malformed array suffix in type \"%.80s\"", s);
+        open--;
+        if (close - open > 1) {
+            v = parse_small(s + open + 1, close - open - 1, NW_EIP712_MAX_ARRAY);
+            if (v == 0)
+                return fail(c, NW_ERR_BAD_REQUEST, "array length in \"%.80s\" must be 1..%u without leading zeros",
+                            s, NW_EIP712_MAX_ARRAY);
+        }
+        if (f->ndims == NW_EIP712_MAX_DEPTH)
+            return fail(c, NW_ERR_TOO_LARGE, "type has more than %d array dimensions", NW_EIP712_MAX_DEPTH);
+        f->dims[f->ndims++] = (uint16_t)v;
+        *n = open;
+    }
+    return NW_OK;
+}
+
+/* Parse a member type: an atomic or struct base and array suffixes. */
+static enum nw_err parse_type(struct ctx *c, struct field *f)
+{
+    const char *s = f->type;
+    size_t n = strlen(s);
+    enum nw_err rc;
+    int a;
+
+    if ((rc = parse_dims(c, f, s, &n)) != NW_OK)
+        return rc;
+    a = atomic_type(s, n, &f->kind, &f->width);
+    if (a == 1)
+        return NW_OK;
+    if (a < 0)
+        return fail(c, NW_ERR_BAD_REQUEST, "invalid type \"%.*s\" (use uint8..uint256, int8..int256 in steps "
+                    "of 8, bytes1..bytes32)", (int)(n > 80 ? 80 : n), s);
+    f->kind = K_STRUCT;
+    if (!find_type(c, s, n, &f->sidx))
+        return fail(c, NW_ERR_BAD_REQUEST, "unknown type \"%.*s\"", (int)(n > 80 ? 80 : n), s);
+    if (strcmp(c->types[f->sidx].name, DOMAIN_NAME) == 0)
+        return fail(c, NW_ERR_BAD_REQUEST, DOMAIN_NAME " must not be referenced by other types");
+    return NW_OK;
+}
+
+/* ---- loading "types" --------------------------------------------------- */
+
+/* First pass: struct names, member counts; allocates the field pool. */
+static enum nw_err load_names(struct ctx *c, const cJSON *types)
+{
+    size_t total = N_DOMAIN_FIELDS;
+    const cJSON *t;
+    enum kind k;
+    unsigned w;
+
+    if (!cJSON_IsObject(types))
+        return nw_fail(c->err, NW_ERR_BAD_REQUEST, "types: expected a JSON object");
+    for (t = types->child; t != NULL; t = t->next) {
+        size_t nf = 0;
+        if (c->ntypes == NW_EIP712_MAX_TYPES)
+            return nw_fail(c->err, NW_ERR_TOO_LARGE, "types: more than %d struct types", NW_EIP712_MAX_TYPES);
+        if (!is_identifier(t->string))
+            return nw_fail(c->err, NW_ERR_BAD_REQUEST, "types: invalid struct name \"%.80s\"", t->string);
+        if (atomic_type(t->string, strlen(t->string), &k, &w) != 0)
+            return nw_fail(c->err, NW_ERR_BAD_REQUEST, "types: struct name \"%s\" is reserved for an atomic type",
+                           t->string);
+        if (!cJSON_IsArray(t))
+            return nw_fail(c->err, NW_ERR_BAD_REQUEST, "types.%s: expected an array of {name, type}", t->string);
+        for (const cJSON *m = t->child; m != NULL; m = m->next)
+            nf++;
+        if (nf > NW_EIP712_MAX_FIELDS)
+            return nw_fail(c->err, NW_ERR_TOO_LARGE, "types.%s: more than %d members", t->string,
+                           NW_EIP712_MAX_FIELDS);
+        c->types[c->ntypes].name = t->string;
+        c->types[c->ntypes++].nfields = nf;
+        total += nf;
+    }
+    c->pool = calloc(total, sizeof *c->pool);
+    if (c->pool == NULL)
+        return nw_fail(c->err, NW_ERR_NOMEM, "out of memory");
+    c->pool_cap = total;
+    return NW_OK;
+}
+
+/* One {"name", "type"} member, at c->path. */
+static enum nw_err load_field(struct ctx *c, const struct stype *st, size_t i, const cJSON *m)
+{
+    static const char *const keys[] = {"name", "type", NULL};
+    struct field *f = &st->fields[i];
+    const cJSON *name = nw_json_get(m, "name"), *type = nw_json_get(m, "type");
+    enum nw_err rc;
+    size_t old;
+
+    if ((rc = nw_json_check_keys(m, keys, c->path, c->err)) != NW_OK)
+        return rc;
+    if (!cJSON_IsString(name) || !cJSON_IsString(type))
+        return fail(c, NW_ERR_BAD_REQUEST, "expected {\"name\": string, \"type\": string}");
+    f->name = name->valuestring;
+    f->type = type->valuestring;
+    old = path_push(c, ".name");
+    if (!is_identifier(f->name))
+        return fail(c, NW_ERR_BAD_REQUEST, "invalid member name \"%.80s\"", f->name);
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(st->fields[j].name, f->name) == 0)
+            return fail(c, NW_ERR_BAD_REQUEST, "duplicate member name \"%s\"", f->name);
+    }
+    path_pop(c, old);
+    old = path_push(c, ".type");
+    if ((rc = parse_type(c, f)) != NW_OK)
+        return rc;
+    path_pop(c, old);
+    return NW_OK;
+}
+
+/* Sort the given types by name (encodeType appends dependencies so). */
+static void sort_types(struct ctx *c)
+{
+    for (size_t i = 0; i < c->ntypes; i++) {
+        size_t j = i, v = i;
+        while (j > 0 && strcmp(c->types[c->order[j - 1]].name, c->types[v].name) > 0) {
+            c->order[j] = c->order[j - 1];
+            j--;
+        }
+        c->order[j] = v;
+    }
+}
+
+static enum nw_err load_types(struct ctx *c, const cJSON *types)
+{
+    enum nw_err rc;
+    const cJSON *t;
+    size_t ti = 0;
+
+    if ((rc = load_names(c, types)) != NW_OK)
+        return rc;
+    for (t = types->child; t != NULL; t = t->next, ti++) {
+        struct stype *st = &c->types[ti];
+        size_t i = 0;
+        st->fields = c->pool + c->pool_used;
+        c->pool_used += st->nfields;
+        for (const cJSON *m = t->child; m != NULL; m = m->next, i++) {
+            size_t old = path_push(c, "types.%s[%zu]", st->name, i);
+            if ((rc = load_field(c, st, i, m)) != NW_OK)
+                return rc;
+            path_pop(c, old);
+        }
+    }
+    sort_types(c);
+    return NW_OK;
+}
+
+/* ---- the domain type --------------------------------------------------- */
+
+/* A given EIP712Domain: the standard member names keep their standard types. */
+static enum nw_err check_domain_type(struct ctx *c, const struct stype *st)
+{
+    for (size_t i = 0; i < st->nfields; i++) {
+        for (size_t j = 0; j < N_DOMAIN_FIELDS; j++) {
+            if (strcmp(st->fields[i].name, domain_fields[j].name) == 0 &&
+                strcmp(st->fields[i].type, domain_fields[j].type) != 0)
+                return nw_fail(c->err, NW_ERR_BAD_REQUEST,
+                               "types." DOMAIN_NAME "[%zu].type: domain member \"%s\" must have type %s", i,
+                               domain_fields[j].name, domain_fields[j].type);
+        }
+    }
+    return NW_OK;
+}
+
+/* Derive EIP712Domain from the keys present in `domain`, as ethers does. */
+static enum nw_err derive_domain_type(struct ctx *c, const cJSON *domain, size_t *idx)
+{
+    static const char *const keys[] = {"name", "version", "chainId", "verifyingContract", "salt", NULL};
+    struct stype *st = &c->types[c->ntypes];
+    enum nw_err rc;
+
+    if ((rc = nw_json_check_keys(domain, keys, "domain", c->err)) != NW_OK)
+        return rc;
+    st->name = DOMAIN_NAME;
+    st->fields = c->pool + c->pool_used;
+    for (size_t j = 0; j < N_DOMAIN_FIELDS; j++) {
+        struct field *f = &st->fields[st->nfields];
+        if (nw_json_get(domain, domain_fields[j].name) == NULL)
+            continue;
+        f->name = domain_fields[j].name;
+        f->type = domain_fields[j].type;
+        if (atomic_type(f->type, strlen(f->type), &f->kind, &f->width) != 1)
+            return nw_fail(c->err, NW_ERR_INTERNAL, "domain type table");
+        st->nfields++;
+    }
+    c->pool_used += st->nfields;
+    *idx = c->ntypes;
+    return NW_OK;
+}
+
+static enum nw_err domain_type(struct ctx *c, const cJSON *domain, size_t *idx)
+{
+    if (!cJSON_IsObject(domain))
+        return nw_fail(c->err, NW_ERR_BAD_REQUEST, "domain: expected a JSON object");
+    if (find_type(c, DOMAIN_NAME, strlen(DOMAIN_NAME), idx))
+        return check_domain_type(c, &c->types[*idx]);
+    return derive_domain_type(c, domain, idx);
+}
+
+/* ---- encodeType and typeHash ------------------------------------------- */
+
+static void absorb_str(struct nw_keccak *k, size_t *total, const char *s)
+{
+    size_t n = strlen(s);
+
+    nw_keccak_update(k, s, n);
+    *total += n;
+}
+
+/* Absorb "Name(type1 name1,type2 name2)". */
+static void absorb_type(struct nw_keccak *k, size_t *total, const struct stype *st)
+{
+    absorb_str(k, total, st->name);
+    absorb_str(k, total, "(");
+    for (size_t i = 0; i < st->nfields; i++) {
+        if (i > 0)
+            absorb_str(k, total, ",");
+        absorb_str(k, total, st->fields[i].type);
+        absorb_str(k, total, " ");
+        absorb_str(k, total, st->fields[i].name);
+    }
+    absorb_str(k, total, ")");
+}
+
+/* keccak(encodeType(T)), computed once per type (c->path names the value). */
+static enum nw_err type_hash(struct ctx *c, size_t idx, uint8_t out[32])
+{
+    struct stype *st = &c->types[idx];
+    bool seen[NW_EIP712_MAX_TYPES + 1] = {false};
+    size_t queue[NW_EIP712_MAX_TYPES + 1], head = 0, tail = 0, total = 0;
+    struct nw_keccak k;
+
+    if (!st->hashed) {
+        seen[idx] = true;
+        queue[tail++] = idx;
+        while (head < tail) {
+            const struct stype *t = &c->types[queue[head++]];
+            for (size_t i = 0; i < t->nfields; i++) {
+                if (t->fields[i].kind == K_STRUCT && !seen[t->fields[i].sidx]) {
+                    seen[t->fields[i].sidx] = true;
+                    queue[tail++] = t->fields[i].sidx;
+                }
+            }
+        }
+        nw_keccak_init(&k);
+        absorb_type(&k, &total, st);
+        for (size_t i = 0; i < c->ntypes; i++) {
+            if (seen[c->order[i]] && c->order[i] != idx)
+                absorb_type(&k, &total, &c->types[c->order[i]]);
+        }
+        nw_keccak_final(&k, st->type_hash);
+        if (total > ENCODE_TYPE_MAX)
+            return fail(c, NW_ERR_TOO_LARGE, "encodeType of %s is %zu bytes, at most %u allowed", st->name,
+                        total, ENCODE_TYPE_MAX);
+        st->hashed = true;
+    }
+    memcpy(out, st->type_hash, 32);
+    return NW_OK;
+}
+
+/* ---- encodeData: atomic values ----------------------------------------- */
+
+static bool single_bit(const struct nw_u256 *x)
+{
+    int ones = 0;
+
+    for (int i = 0; i < 4; i++)
+        ones += __builtin_popcountll(x->w[i]);
+    return ones == 1;
+}
+
+/* The magnitude and sign of an integer given as a JSON number or string. */
+static enum nw_err read_integer(struct ctx *c, const cJSON *v, bool is_signed, struct nw_u256 *mag, bool *neg)
+{
+    enum nw_err rc;
+    const char *s;
+    size_t n;
+
+    *neg = false;
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (!(fabs(d) <= (double)NW_JSON_MAX_SAFE_INT) || d != trunc(d))
+            return fail(c, NW_ERR_BAD_REQUEST, "JSON number is not an integer below 2^53; "
+                        "send large values as a decimal or hex string");
+        *neg = d < 0;
+        nw_u256_from_u64(mag, (uint64_t)fabs(d));
+        return NW_OK;
+    }
+    if (!cJSON_IsString(v))
+        return fail(c, NW_ERR_BAD_REQUEST, "expected an integer (JSON number, decimal or hex string)");
+    s = v->valuestring;
+    n = strlen(s);
+    if (n > 0 && s[0] == '-') {
+        if (!is_signed)
+            return fail(c, NW_ERR_BAD_REQUEST, "negative value for an unsigned type");
+        *neg = true;
+        s++;
+        n--;
+    }
+    rc = nw_u256_parse(mag, s, n, NW_U256_LEADING_ZEROS, c->err);
+    return rc == NW_OK ? NW_OK : prefix(c, rc);
+}
+
+/* uintN / intN: range-checked, two's complement over 256 bits. */
+static enum nw_err enc_integer(struct ctx *c, const struct field *f, const cJSON *v, uint8_t out[32])
+{
+    bool is_signed = f->kind == K_INT, neg, fits;
+    struct nw_u256 mag;
+    enum nw_err rc;
+    unsigned bits;
+
+    if ((rc = read_integer(c, v, is_signed, &mag, &neg)) != NW_OK)
+        return rc;
+    bits = nw_u256_bits(&mag);
+    if (!is_signed)
+        fits = !neg && bits <= f->width;
+    else if (!neg)
+        fits = bits < f->width;
+    else
+        fits = bits < f->width || (bits == f->width && single_bit(&mag));
+    if (!fits)
+        return fail(c, NW_ERR_BAD_REQUEST, "value does not fit %sint%u", is_signed ? "" : "u", f->width);
+    if (neg)
+        nw_u256_negate(&mag);
+    nw_u256_to_be32(out, &mag);
+    return NW_OK;
+}
+
+/* bytes: keccak of the decoded value. */
+static enum nw_err enc_bytes(struct ctx *c, const char *s, uint8_t out[32])
+{
+    size_t n = strlen(s), got = 0;
+    enum nw_err rc = NW_OK;
+    uint8_t *buf;
+
+    if (n > NW_EIP712_MAX_JSON)
+        return fail(c, NW_ERR_TOO_LARGE, "bytes value longer than %u characters", NW_EIP712_MAX_JSON);
+    buf = malloc(n / 2 + 1);
+    if (buf == NULL)
+        return nw_fail(c->err, NW_ERR_NOMEM, "out of memory");
+    rc = nw_hex_decode(buf, n / 2, &got, s, n, c->err);
+    if (rc != NW_OK) {
+        rc = prefix(c, rc);
+        goto out;
+    }
+    nw_keccak256(out, buf, got);
+out:
+    free(buf);
+    return rc;
+}
+
+static enum nw_err enc_atomic(struct ctx *c, const struct field *f, const cJSON *v, uint8_t out[32])
+{
+    const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+    enum nw_err rc;
+
+    memset(out, 0, 32);
+    switch (f->kind) {
+    case K_BOOL:
+        if (!cJSON_IsBool(v))
+            return fail(c, NW_ERR_BAD_REQUEST, "expected true or false");
+        out[31] = cJSON_IsTrue(v) ? 1 : 0;
+        return NW_OK;
+    case K_UINT:
+    case K_INT:
+        return enc_integer(c, f, v, out);
+    default:
+        break;
+    }
+    if (s == NULL)
+        return fail(c, NW_ERR_BAD_REQUEST, "expected a string");
+    switch (f->kind) {
+    case K_ADDRESS:
+        rc = nw_address_parse(out + 12, s, strlen(s), c->err);
+        return rc == NW_OK ? NW_OK : prefix(c, rc);
+    case K_STRING:
+        nw_keccak256(out, s, strlen(s));
+        return NW_OK;
+    case K_BYTESN:
+        rc = nw_hex_decode_exact(out, f->width, s, strlen(s), c->err);
+        return rc == NW_OK ? NW_OK : prefix(c, rc);
+    case K_BYTES:
+        return enc_bytes(c, s, out);
+    default:
+        return nw_fail(c->err, NW_ERR_INTERNAL, "eip712: unexpected member kind");
+    }
+}
+
+/* ---- encodeData: structs and arrays ------------------------------------ */
+
+static enum nw_err hash_struct(struct ctx *c, size_t idx, const cJSON *v, unsigned depth, uint8_t out[32]);
+
+/* enc(v) for member f with `level` array dimensions already taken off. */
+static enum nw_err enc_value(struct ctx *c, const struct field *f, unsigned level, const cJSON *v,
+                             unsigned depth, uint8_t out[32]);
+
+static enum nw_err enc_array(struct ctx *c, const struct field *f, unsigned level, const cJSON *v,
+                             unsigned depth, uint8_t out[32])
+{
+    const cJSON *e;
+    struct nw_keccak k;
+    enum nw_err rc;
+    size_t n = 0;
+
+    if (depth + 1 > NW_EIP712_MAX_DEPTH)
+        return fail(c, NW_ERR_TOO_LARGE, "values nested deeper than %d levels", NW_EIP712_MAX_DEPTH);
+    if (!cJSON_IsArray(v))
+        return fail(c, NW_ERR_BAD_REQUEST, "expected an array for type %.80s", f->type);
+    for (e = v->child; e != NULL && n <= NW_EIP712_MAX_ARRAY; e = e->next)
+        n++;
+    if (n > NW_EIP712_MAX_ARRAY)
+        return fail(c, NW_ERR_TOO_LARGE, "array has more than %d elements", NW_EIP712_MAX_ARRAY);
+    if (f->dims[level] != 0 && n != f->dims[level])
+        return fail(c, NW_ERR_BAD_REQUEST, "expected %u array elements, got %zu", f->dims[level], n);
+    nw_keccak_init(&k);
+    n = 0;
+    for (e = v->child; e != NULL; e = e->next, n++) {
+        uint8_t enc[32];
+        size_t old = path_push(c, "[%zu]", n);
+        if ((rc = enc_value(c, f, level + 1, e, depth + 1, enc)) != NW_OK)
+            return rc;
+        path_pop(c, old);
+        nw_keccak_update(&k, enc, 32);
+    }
+    nw_keccak_final(&k, out);
+    return NW_OK;
+}
+
+static enum nw_err enc_value(struct ctx *c, const struct field *f, unsigned level, const cJSON *v,
+                             unsigned depth, uint8_t out[32])
+{
+    if (level < f->ndims)
+        return enc_array(c, f, level, v, depth, out);
+    if (f->kind == K_STRUCT)
+        return hash_struct(c, f->sidx, v, depth + 1, out);
+    return enc_atomic(c, f, v, out);
+}
+
+/* `v` must carry exactly the members of type st. */
+static enum nw_err check_members(struct ctx *c, const struct stype *st, const cJSON *v)
+{
+    size_t n = 0;
+
+    if (!cJSON_IsObject(v))
+        return fail(c, NW_ERR_BAD_REQUEST, "expected an object of type %s", st->name);
+    for (const cJSON *m = v->child; m != NULL; m = m->next, n++) {
+        size_t i = 0;
+        while (i < st->nfields && strcmp(st->fields[i].name, m->string) != 0)
+            i++;
+        if (i == st->nfields)
+            return fail(c, NW_ERR_BAD_REQUEST, "unknown member \"%.40s\" (not in type %s)", m->string, st->name);
+    }
+    for (size_t i = 0; i < st->nfields; i++) {
+        if (nw_json_get(v, st->fields[i].name) == NULL)
+            return fail(c, NW_ERR_BAD_REQUEST, "missing member \"%s\" of type %s", st->fields[i].name, st->name);
+    }
+    if (n != st->nfields)
+        return fail(c, NW_ERR_BAD_REQUEST, "duplicate members in an object of type %s", st->name);
+    return NW_OK;
+}
+
+/* hashStruct(T, v) = keccak(typeHash(T) || enc(v.member1) || ...). */
+static enum nw_err hash_struct(struct ctx *c, size_t idx, const cJSON *v, unsigned depth, uint8_t out[32])
+{
+    const struct stype *st = &c->types[idx];
+    uint8_t enc[32];
+    struct nw_keccak k;
+    enum nw_err rc;
+
+    if (depth > NW_EIP712_MAX_DEPTH)
+        return fail(c, NW_ERR_TOO_LARGE, "values nested deeper than %d levels", NW_EIP712_MAX_DEPTH);
+    if ((rc = check_members(c, st, v)) != NW_OK || (rc = type_hash(c, idx, enc)) != NW_OK)
+        return rc;
+    nw_keccak_init(&k);
+    nw_keccak_update(&k, enc, 32);
+    for (size_t i = 0; i < st->nfields; i++) {
+        const struct field *f = &st->fields[i];
+        size_t old = path_push(c, ".%s", f->name);
+        if ((rc = enc_value(c, f, 0, nw_json_get(v, f->name), depth, enc)) != NW_OK)
+            return rc;
+        path_pop(c, old);
+        nw_keccak_update(&k, enc, 32);
+    }
+    nw_keccak_final(&k, out);
+    return NW_OK;
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+static enum nw_err primary_type(struct ctx *c, const cJSON *v, size_t *idx)
+{
+    const char *s;
+
+    if (!cJSON_IsString(v))
+        return nw_fail(c->err, NW_ERR_BAD_REQUEST, "primaryType: expected a string");
+    s = v->valuestring;
+    if (strcmp(s, DOMAIN_NAME) == 0)
+        return nw_fail(c->err, NW_ERR_BAD_REQUEST,
+                       "primaryType: " DOMAIN_NAME " is not supported (hashing a domain alone has no message)");
+    if (!find_type(c, s, strlen(s), idx))
+        return nw_fail(c->err, NW_ERR_BAD_REQUEST, "primaryType: unknown type \"%.80s\"", s);
+    return NW_OK;
+}
+
+static enum nw_err hash_all(struct ctx *c, const cJSON *td, struct nw_eip712_hashes *out)
+{
+    static const char *const keys[] = {"types", "primaryType", "domain", "message", NULL};
+    static const uint8_t prefix1901[2] = {0x19, 0x01};
+    const cJSON *domain = nw_json_get(td, "domain");
+    size_t pidx, didx;
+    struct nw_keccak k;
+    enum nw_err rc;
+
+    if (!cJSON_IsObject(td))
+        return nw_fail(c->err, NW_ERR_BAD_REQUEST, "typed data: expected a JSON object");
+    if ((rc = nw_json_check_keys(td, keys, "typed data", c->err)) != NW_OK)
+        return rc;
+    for (size_t i = 0; keys[i] != NULL; i++) {
+        if (nw_json_get(td, keys[i]) == NULL)
+            return nw_fail(c->err, NW_ERR_BAD_REQUEST, "typed data: missing \"%s\"", keys[i]);
+    }
+    if ((rc = load_types(c, nw_json_get(td, "types"))) != NW_OK ||
+        (rc = primary_type(c, nw_json_get(td, "primaryType"), &pidx)) != NW_OK ||
+        (rc = domain_type(c, domain, &didx)) != NW_OK)
+        return rc;
+    path_push(c, "domain");
+    if ((rc = hash_struct(c, didx, domain, 1, out->domain_separator)) != NW_OK)
+        return rc;
+    path_pop(c, 0);
+    path_push(c, "message");
+    if ((rc = hash_struct(c, pidx, nw_json_get(td, "message"), 1, out->struct_hash)) != NW_OK)
+        return rc;
+    nw_keccak_init(&k);
+    nw_keccak_update(&k, prefix1901, 2);
+    nw_keccak_update(&k, out->domain_separator, 32);
+    nw_keccak_update(&k, out->struct_hash, 32);
+    nw_keccak_final(&k, out->digest);
+    return NW_OK;
+}
+
+enum nw_err nw_eip712_hash(struct nw_eip712_hashes *out, const cJSON *typed_data, struct nw_error *err)
+{
+    struct ctx *c;
+    enum nw_err rc;
+
+    memset(out, 0, sizeof *out);
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return nw_fail(err, NW_ERR_NOMEM, "out of memory");
+    c->err = err;
+    rc = hash_all(c, typed_data, out);
+    if (rc != NW_OK)
+        memset(out, 0, sizeof *out);
+    free(c->pool);
+    free(c);
+    return rc;
+}
+
+enum nw_err nw_eip712_hash_json(struct nw_eip712_hashes *out, const char *json, size_t len, struct nw_error *err)
+{
+    cJSON *root = NULL;
+    enum nw_err rc;
+
+    memset(out, 0, sizeof *out);
+    if (len > NW_EIP712_MAX_JSON)
+        return nw_fail(err, NW_ERR_TOO_LARGE, "typed data is %zu bytes, at most %u allowed", len,
+                       NW_EIP712_MAX_JSON);
+    if ((rc = nw_json_parse(&root, json, len, NW_EIP712_MAX_JSON, err)) != NW_OK)
+        return rc;
+    rc = nw_eip712_hash(out, root, err);
+    cJSON_Delete(root);
+    return rc;
+}
