@@ -52,6 +52,7 @@ FUZZ_SRC    := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES  := $(FUZZ_SRC:fuzz/%.c=%)
 REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 
+.SECONDARY:
 .PHONY: all test asan fuzz run bench bootstrap clean format check-banned
 .DEFAULT_GOAL := all
 

@@ -190,20 +190,20 @@ static enum nw_err validate_list(const struct nw_rlp_item *list, size_t off, uns
 {
     struct span s = { list->payload, list->len, off, "enclosing list" };
     struct nw_rlp_item child;
-    size_t pos = 0, child_off;
+    size_t pos = 0, start;
     enum nw_err rc;
 
     while (pos < list->len) {
+        start = pos;
         rc = next_item(&child, &s, &pos, err);
         if (rc != NW_OK)
             return rc;
         if (!child.is_list)
             continue;
-        child_off = off + (size_t)(child.payload - list->payload);
         if (depth + 1 > NW_RLP_MAX_DEPTH)
-            return nw_fail(err, NW_ERR_BAD_REQUEST, "RLP: lists nested deeper than %d (payload at offset %zu)",
-                           NW_RLP_MAX_DEPTH, child_off);
-        rc = validate_list(&child, child_off, depth + 1, err);
+            return nw_fail(err, NW_ERR_BAD_REQUEST, "RLP: list at offset %zu is nested deeper than %d lists",
+                           off + start, NW_RLP_MAX_DEPTH);
+        rc = validate_list(&child, off + (size_t)(child.payload - list->payload), depth + 1, err);
         if (rc != NW_OK)
             return rc;
     }

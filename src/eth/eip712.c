@@ -625,6 +625,20 @@ static enum nw_err hash_struct(struct ctx *c, size_t idx, const cJSON *v, unsign
 static enum nw_err enc_value(struct ctx *c, const struct field *f, unsigned level, const cJSON *v,
                              unsigned depth, uint8_t out[32]);
 
+/* Length of the prefix of f->type naming the value at `level` ("T[2]" of "T[2][]"). */
+static int level_type_len(const struct field *f, unsigned level)
+{
+    size_t n = strlen(f->type);
+
+    for (unsigned i = 0; i < level && n > 0; i++) {
+        while (n > 0 && f->type[n - 1] != '[')
+            n--;
+        if (n > 0)
+            n--;
+    }
+    return n > 80 ? 80 : (int)n;
+}
+
 static enum nw_err enc_array(struct ctx *c, const struct field *f, unsigned level, const cJSON *v,
                              unsigned depth, uint8_t out[32])
 {
@@ -636,7 +650,7 @@ static enum nw_err enc_array(struct ctx *c, const struct field *f, unsigned leve
     if (depth + 1 > NW_EIP712_MAX_DEPTH)
         return fail(c, NW_ERR_TOO_LARGE, "values nested deeper than %d levels", NW_EIP712_MAX_DEPTH);
     if (!cJSON_IsArray(v))
-        return fail(c, NW_ERR_BAD_REQUEST, "expected an array for type %.80s", f->type);
+        return fail(c, NW_ERR_BAD_REQUEST, "expected an array of type %.*s", level_type_len(f, level), f->type);
     for (e = v->child; e != NULL && n <= NW_EIP712_MAX_ARRAY; e = e->next)
         n++;
     if (n > NW_EIP712_MAX_ARRAY)
@@ -738,7 +752,7 @@ static enum nw_err hash_all(struct ctx *c, const cJSON *td, struct nw_eip712_has
     static const char *const keys[] = {"types", "primaryType", "domain", "message", NULL};
     static const uint8_t prefix1901[2] = {0x19, 0x01};
     const cJSON *domain = nw_json_get(td, "domain");
-    size_t pidx, didx;
+    size_t pidx = 0, didx = 0;
     struct nw_keccak k;
     enum nw_err rc;
 

@@ -126,6 +126,9 @@ const MAX_U256 = (1n << 256n) - 1n;
 const MAX_U64 = (1n << 64n) - 1n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MAX_CHAIN_ID = 9223372036854775771n; // EIP-2294 bound nitrowallet uses
+const MAX_NONCE = (1n << 64n) - 2n;         // EIP-2681: nonce < 2^64 - 1
+const NW_TX_MAX_DATA = 128 * 1024;          // include/nitrowallet/tx.h
+const NW_MESSAGE_MAX = 64 * 1024;           // include/nitrowallet/message.h
 const N = ethers.N; // secp256k1 group order
 
 const hex = (bytes) => ethers.hexlify(bytes);
@@ -211,6 +214,19 @@ function randText(maxLen) {
     return s;
 }
 
+// The JSON text of `obj` in one of several equivalent spellings: compact or
+// indented, and sometimes with every non-ASCII character (only possible
+// inside strings) written as \uXXXX escapes, astral ones as surrogate pairs,
+// and "/" as "\/".
+function jsonText(obj) {
+    let text = chance(0.15) ? JSON.stringify(obj, null, pick([1, 2, "\t"])) : JSON.stringify(obj);
+    if (chance(0.15)) {
+        text = text.replace(/[\u0080-\uffff]/g, (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"));
+        if (chance(0.5)) text = text.replace(/\//g, "\\/");
+    }
+    return text;
+}
+
 // --- transactions ------------------------------------------------------------------
 
 function randFee() {
@@ -238,6 +254,28 @@ function randAccessList() {
     return list;
 }
 
+// The network encoding of a transaction, from ethers' RLP encoder: unsigned
+// (the bytes whose keccak256 is signed; legacy per EIP-155) when sig is null.
+function manualTx(t, sig) {
+    const int = (x) => ethers.toBeArray(BigInt(x)); // minimal big-endian, 0 -> empty
+    const to = t.to === null ? "0x" : t.to;
+    const al = (t.accessList || []).map((e) => [e.address, e.storageKeys]);
+    let items, prefix;
+    if (t.type === 0) {
+        items = [int(t.nonce), int(t.gasPrice), int(t.gas), to, int(t.value), t.data];
+        items.push(...(sig ? [int(sig.v), int(sig.r), int(sig.s)] : [int(t.chainId), "0x", "0x"]));
+        prefix = "0x";
+    } else if (t.type === 1) {
+        items = [int(t.chainId), int(t.nonce), int(t.gasPrice), int(t.gas), to, int(t.value), t.data, al];
+        prefix = "0x01";
+    } else {
+        items = [int(t.chainId), int(t.nonce), int(t.maxTip), int(t.maxFee), int(t.gas), to, int(t.value), t.data, al];
+        prefix = "0x02";
+    }
+    if (t.type !== 0 && sig) items.push(int(sig.yParity), int(sig.r), int(sig.s));
+    return ethers.concat([prefix, ethers.encodeRlp(items)]);
+}
+
 async function genTx(key) {
     const wallet = new ethers.Wallet(key);
     const type = weighted([[1, 0], [1, 1], [1, 2]]);
@@ -252,6 +290,10 @@ async function genTx(key) {
         [3, () => BigInt(rint(1, 1000))],
         [4, () => randExactBits(rint(1, 53))],
         [1, () => MAX_SAFE],
+        // Above 2^53 ethers' Transaction refuses the nonce; these cases are
+        // built from ethers' RLP, keccak and secp256k1 instead (manualTx).
+        [1, () => MAX_SAFE + 1n + randBits(rint(1, 64)) % (MAX_NONCE - MAX_SAFE)],
+        [0.2, () => MAX_NONCE],
     ])();
     const gas = weighted([
         [1, () => 0n],
@@ -267,10 +309,11 @@ async function genTx(key) {
         [4, () => rint(1, 64)],
         [2, () => rint(65, 1000)],
         [1, () => rint(1001, 20000)],
+        [0.01, () => NW_TX_MAX_DATA], // the documented bound, inclusive
     ])();
     const data = hex(randBytes(dataLen));
 
-    const etx = { type, chainId, nonce: Number(nonce), gasLimit: gas, to, value, data };
+    const etx = { type, chainId, nonce: nonce <= MAX_SAFE ? Number(nonce) : 0, gasLimit: gas, to, value, data };
     let gasPrice = 0n, maxFee = 0n, maxTip = 0n, accessList = null;
     if (type === 0 || type === 1) {
         gasPrice = randFee();
@@ -287,22 +330,33 @@ async function genTx(key) {
         etx.accessList = accessList;
     }
 
-    // Expected results: ethers' Transaction + signing key.
-    const t = ethers.Transaction.from(etx);
-    const signingHash = t.unsignedHash;
-    const sig = wallet.signingKey.sign(signingHash);
-    t.signature = sig;
-    const raw = t.serialized;
-    // The Wallet path must agree (it resolves/validates the request itself).
-    const raw2 = await wallet.signTransaction({ ...etx, to: to === null ? undefined : to });
-    if (raw2 !== raw) throw new Error(`seed ${seedText}: Wallet.signTransaction disagrees with Transaction+sign`);
-    const back = ethers.Transaction.from(raw);
-    if (back.from !== wallet.address || back.hash !== ethers.keccak256(raw) || back.type !== type) {
-        throw new Error(`seed ${seedText}: ethers does not round-trip its own raw transaction`);
-    }
+    // Expected results: ethers' Transaction + signing key, and the same
+    // transaction assembled from ethers' primitives (manualTx), which must
+    // agree; only the latter can take nonces above 2^53.
+    const txFields = { type, chainId, nonce, gas, gasPrice, maxFee, maxTip, to, value, data, accessList };
+    const manualSigningHash = ethers.keccak256(manualTx(txFields, null));
+    const sig = wallet.signingKey.sign(manualSigningHash);
     const yParity = sig.yParity;
     const v = type === 0 ? chainId * 2n + 35n + BigInt(yParity) : BigInt(yParity);
-    if (type === 0 && back.signature.networkV !== v) throw new Error("legacy v disagrees with ethers");
+    const raw = manualTx(txFields, { yParity, v, r: sig.r, s: sig.s });
+    const signingHash = manualSigningHash;
+    if (nonce <= MAX_SAFE) {
+        const t = ethers.Transaction.from(etx);
+        if (t.unsignedHash !== manualSigningHash) throw new Error(`seed ${seedText}: manual signing hash disagrees with ethers`);
+        t.signature = sig;
+        if (t.serialized !== raw) throw new Error(`seed ${seedText}: manual raw transaction disagrees with ethers`);
+        // The Wallet path must agree (it resolves/validates the request itself).
+        const raw2 = await wallet.signTransaction({ ...etx, to: to === null ? undefined : to });
+        if (raw2 !== raw) throw new Error(`seed ${seedText}: Wallet.signTransaction disagrees with Transaction+sign`);
+        const back = ethers.Transaction.from(raw);
+        if (back.from !== wallet.address || back.hash !== ethers.keccak256(raw) || back.type !== type) {
+            throw new Error(`seed ${seedText}: ethers does not round-trip its own raw transaction`);
+        }
+        if (type === 0 && back.signature.networkV !== v) throw new Error("legacy v disagrees with ethers");
+    } else {
+        const rec = ethers.recoverAddress(manualSigningHash, sig);
+        if (rec !== wallet.address) throw new Error("manual transaction signature does not recover");
+    }
 
     // The JSON-RPC style object nitrowallet parses.
     const fields = [];
@@ -336,7 +390,7 @@ async function genTx(key) {
     if (chance(0.25)) fields.push(["from", renderAddress(wallet.address.toLowerCase())]);
     if (chance(0.3)) shuffle(fields);
     const obj = Object.fromEntries(fields);
-    const input_json = chance(0.15) ? JSON.stringify(obj, null, pick([1, 2, "\t"])) : JSON.stringify(obj);
+    const input_json = jsonText(obj);
 
     return {
         input_json,
@@ -369,7 +423,8 @@ async function genPersonal(key) {
         input = { text };
         msg = text;
     } else {
-        const len = weighted([[1, 0], [6, rint(1, 64)], [2, rint(65, 1000)], [1, rint(1001, 4096)]]);
+        const len = weighted([[1, 0], [6, rint(1, 64)], [2, rint(65, 1000)], [1, rint(1001, 4096)],
+            [0.02, NW_MESSAGE_MAX]]); // the documented bound, inclusive
         const bytes = randBytes(len);
         input = { hex: renderData(hex(bytes)) };
         msg = bytes;
@@ -385,6 +440,7 @@ async function genPersonal(key) {
 const TYPE_NAMES = [
     "Mail", "Person", "Asset", "Order", "Group", "Wallet", "Item", "Permit", "Data", "Leaf",
     "a", "b", "z", "Zeta", "alpha", "Beta_2", "_Hidden", "X1", "Node", "node", "Token", "TOKEN",
+    "Items", "DataX", "Node2", "A", "Aa", "AA", "Permit_", "Order1",
 ];
 const FIELD_NAMES = [
     "to", "from", "amount", "value", "data", "name", "owner", "spender", "nonce", "deadline",
@@ -426,7 +482,7 @@ function randTypes() {
         types[names[i]] = fnames.map((fname) => {
             const base = randBaseType(later);
             if (later.includes(base)) referenced.add(base);
-            return { name: fname, type: withArrays(base, later.includes(base) ? 1 : 3) };
+            return { name: fname, type: withArrays(base, later.includes(base) ? 2 : 3) };
         });
     }
     // Every non-root struct must be used by an earlier one (ethers: one root).
@@ -564,7 +620,7 @@ async function genTyped(key) {
     ];
     if (chance(0.2)) shuffle(parts);
     const obj = Object.fromEntries(parts);
-    const input_json = chance(0.15) ? JSON.stringify(obj, null, 2) : JSON.stringify(obj);
+    const input_json = jsonText(obj);
     return {
         input_json,
         expect: {

@@ -99,8 +99,8 @@ static void print_hex_window(const char *label, const uint8_t *p, size_t len, si
     static const char digits[] = "0123456789abcdef";
     size_t start = from > 8 ? from - 8 : 0;
     size_t end = len;
-    if (start > len)
-        start = len;
+    if (len <= SHOW_HEX / 2 || start > len)
+        start = 0;
     if (end - start > SHOW_HEX / 2)
         end = start + SHOW_HEX / 2;
     printf("      %s (%zu bytes): %s", label, len, start ? "..." : "0x");

@@ -50,7 +50,7 @@ static int smaps_of(const void *addr, char *flags, size_t cap, long *locked)
 static void test_alloc_is_locked_dontdump_and_zeroed(void **state)
 {
     struct nw_secret s;
-    char flags[256] = "";
+    char flags[512] = "";
     long locked = -1;
     (void)state;
     assert_int_equal(nw_secret_alloc(&s, 32), NW_OK);
