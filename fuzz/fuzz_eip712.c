@@ -33,8 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         return 0;
     }
-    if (nw_eip712_hash_json(&again, (const char *)data, size, &err) != NW_OK ||
-        memcmp(&h, &again, sizeof h) != 0)
+    if (nw_eip712_hash_json(&again, (const char *)data, size, &err) != NW_OK || memcmp(&h, &again, sizeof h) != 0)
         abort();
     return 0;
 }

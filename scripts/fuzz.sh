@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 secs=$1; shift
 mkdir -p build/fuzz/artifacts
 status=0
+passed=0
+failed=0
 for t in "$@"; do
   work=$(mktemp -d)
   cp -r "fuzz/corpus/$t/." "$work/" 2>/dev/null || true
@@ -17,9 +19,12 @@ for t in "$@"; do
     echo "fuzz: $t FAILED (see build/fuzz/$t.log and build/fuzz/artifacts/)"
     tail -n 40 "build/fuzz/$t.log"
     status=1
+    failed=$((failed + 1))
   else
+    passed=$((passed + 1))
     grep -E '^stat::number_of_executed_runs|^#[0-9]+.*DONE' "build/fuzz/$t.log" | tail -n 2
   fi
   rm -rf "$work"
 done
+echo "fuzz: ${passed} passed, ${failed} failed"
 exit $status

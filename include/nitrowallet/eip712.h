@@ -10,6 +10,17 @@
  * mixed-case), bool and string.  The domain type is types.EIP712Domain when
  * given, otherwise derived from the domain fields present in the order
  * name, version, chainId, verifyingContract, salt.  See docs/signing.md.
+ *
+ * Stricter than ethers on purpose: struct and member names are identifiers
+ * ([A-Za-z_$][A-Za-z0-9_$]*, at most 64 characters); "uint"/"int" without
+ * a size are refused; every value object carries exactly the members of its
+ * type (none missing, none extra); bool is JSON true/false only; integers
+ * are JSON numbers below 2^53 or decimal/"0x" strings, '-' only for intN;
+ * a given EIP712Domain may have any members, but name, version, chainId,
+ * verifyingContract and salt must keep their standard types; primaryType
+ * must not be EIP712Domain.  Unused entries of "types" are still checked.
+ * One encodeType string is at most 64 KiB.  Errors name the path of the
+ * offending item ("message.to[1].wallet: ...", "types.Mail[2].type: ...").
  */
 #ifndef NITROWALLET_EIP712_H
 #define NITROWALLET_EIP712_H

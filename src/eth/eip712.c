@@ -32,7 +32,6 @@
  */
 #include "nitrowallet/eip712.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,20 +44,20 @@
 #include "nitrowallet/key.h"
 #include "nitrowallet/u256.h"
 
-#define NAME_MAX_LEN 64                   /* struct and member names */
-#define ENCODE_TYPE_MAX (64u * 1024u)     /* bytes of one encodeType string */
-#define PATH_CAP 256                      /* "message.a[3].b" in messages */
+#define NAME_MAX_LEN 64               /* struct and member names */
+#define ENCODE_TYPE_MAX (64u * 1024u) /* bytes of one encodeType string */
+#define PATH_CAP 256                  /* "message.a[3].b" in messages */
 #define DOMAIN_NAME "EIP712Domain"
 #define N_DOMAIN_FIELDS 5
 
 enum kind { K_STRUCT, K_BOOL, K_ADDRESS, K_STRING, K_BYTES, K_BYTESN, K_UINT, K_INT };
 
 struct field {
-    const char *name;  /* NUL-terminated, owned by the JSON tree */
-    const char *type;  /* as written, for encodeType */
+    const char *name; /* NUL-terminated, owned by the JSON tree */
+    const char *type; /* as written, for encodeType */
     enum kind kind;
-    unsigned width;    /* bits of uintN / intN, bytes of bytesN */
-    size_t sidx;       /* the struct, for K_STRUCT */
+    unsigned width; /* bits of uintN / intN, bytes of bytesN */
+    size_t sidx;    /* the struct, for K_STRUCT */
     unsigned ndims;
     uint16_t dims[NW_EIP712_MAX_DEPTH]; /* dims[0] outermost; 0 = dynamic */
 };
@@ -85,10 +84,7 @@ struct ctx {
 static const struct {
     const char *name, *type;
 } domain_fields[N_DOMAIN_FIELDS] = {
-    {"name", "string"},
-    {"version", "string"},
-    {"chainId", "uint256"},
-    {"verifyingContract", "address"},
+    {"name", "string"},  {"version", "string"}, {"chainId", "uint256"}, {"verifyingContract", "address"},
     {"salt", "bytes32"},
 };
 
@@ -118,8 +114,7 @@ static void path_pop(struct ctx *c, size_t old)
 }
 
 /* Fail with "path: message". */
-__attribute__((format(printf, 3, 4))) static enum nw_err fail(struct ctx *c, enum nw_err code,
-                                                               const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static enum nw_err fail(struct ctx *c, enum nw_err code, const char *fmt, ...)
 {
     char msg[NW_ERROR_MSG_MAX];
     va_list ap;
@@ -235,8 +230,8 @@ static enum nw_err parse_dims(struct ctx *c, struct field *f, const char *s, siz
         if (close - open > 1) {
             v = parse_small(s + open + 1, close - open - 1, NW_EIP712_MAX_ARRAY);
             if (v == 0)
-                return fail(c, NW_ERR_BAD_REQUEST, "array length in \"%.80s\" must be 1..%u without leading zeros",
-                            s, NW_EIP712_MAX_ARRAY);
+                return fail(c, NW_ERR_BAD_REQUEST, "array length in \"%.80s\" must be 1..%u without leading zeros", s,
+                            NW_EIP712_MAX_ARRAY);
         }
         if (f->ndims == NW_EIP712_MAX_DEPTH)
             return fail(c, NW_ERR_TOO_LARGE, "type has more than %d array dimensions", NW_EIP712_MAX_DEPTH);
@@ -260,8 +255,10 @@ static enum nw_err parse_type(struct ctx *c, struct field *f)
     if (a == 1)
         return NW_OK;
     if (a < 0)
-        return fail(c, NW_ERR_BAD_REQUEST, "invalid type \"%.*s\" (use uint8..uint256, int8..int256 in steps "
-                    "of 8, bytes1..bytes32)", (int)(n > 80 ? 80 : n), s);
+        return fail(c, NW_ERR_BAD_REQUEST,
+                    "invalid type \"%.*s\" (use uint8..uint256, int8..int256 in steps "
+                    "of 8, bytes1..bytes32)",
+                    (int)(n > 80 ? 80 : n), s);
     f->kind = K_STRUCT;
     if (!find_type(c, s, n, &f->sidx))
         return fail(c, NW_ERR_BAD_REQUEST, "unknown type \"%.*s\"", (int)(n > 80 ? 80 : n), s);
@@ -296,8 +293,7 @@ static enum nw_err load_names(struct ctx *c, const cJSON *types)
         for (const cJSON *m = t->child; m != NULL; m = m->next)
             nf++;
         if (nf > NW_EIP712_MAX_FIELDS)
-            return nw_fail(c->err, NW_ERR_TOO_LARGE, "types.%s: more than %d members", t->string,
-                           NW_EIP712_MAX_FIELDS);
+            return nw_fail(c->err, NW_ERR_TOO_LARGE, "types.%s: more than %d members", t->string, NW_EIP712_MAX_FIELDS);
         c->types[c->ntypes].name = t->string;
         c->types[c->ntypes++].nfields = nf;
         total += nf;
@@ -402,6 +398,8 @@ static enum nw_err derive_domain_type(struct ctx *c, const cJSON *domain, size_t
 
     if ((rc = nw_json_check_keys(domain, keys, "domain", c->err)) != NW_OK)
         return rc;
+    if (c->pool_used + N_DOMAIN_FIELDS > c->pool_cap)
+        return nw_fail(c->err, NW_ERR_INTERNAL, "eip712: field pool exhausted");
     st->name = DOMAIN_NAME;
     st->fields = c->pool + c->pool_used;
     for (size_t j = 0; j < N_DOMAIN_FIELDS; j++) {
@@ -481,8 +479,8 @@ static enum nw_err type_hash(struct ctx *c, size_t idx, uint8_t out[32])
         }
         nw_keccak_final(&k, st->type_hash);
         if (total > ENCODE_TYPE_MAX)
-            return fail(c, NW_ERR_TOO_LARGE, "encodeType of %s is %zu bytes, at most %u allowed", st->name,
-                        total, ENCODE_TYPE_MAX);
+            return fail(c, NW_ERR_TOO_LARGE, "encodeType of %s is %zu bytes, at most %u allowed", st->name, total,
+                        ENCODE_TYPE_MAX);
         st->hashed = true;
     }
     memcpy(out, st->type_hash, 32);
@@ -510,11 +508,15 @@ static enum nw_err read_integer(struct ctx *c, const cJSON *v, bool is_signed, s
     *neg = false;
     if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
-        if (!(fabs(d) <= (double)NW_JSON_MAX_SAFE_INT) || d != trunc(d))
-            return fail(c, NW_ERR_BAD_REQUEST, "JSON number is not an integer below 2^53; "
+        int64_t i = 0;
+        if (d >= -(double)NW_JSON_MAX_SAFE_INT && d <= (double)NW_JSON_MAX_SAFE_INT)
+            i = (int64_t)d;
+        if ((double)i != d)
+            return fail(c, NW_ERR_BAD_REQUEST,
+                        "JSON number is not an integer below 2^53; "
                         "send large values as a decimal or hex string");
-        *neg = d < 0;
-        nw_u256_from_u64(mag, (uint64_t)fabs(d));
+        *neg = i < 0;
+        nw_u256_from_u64(mag, (uint64_t)(i < 0 ? -i : i));
         return NW_OK;
     }
     if (!cJSON_IsString(v))
@@ -580,41 +582,33 @@ out:
     return rc;
 }
 
+/* A non-struct, non-array value (f->kind is not K_STRUCT). */
 static enum nw_err enc_atomic(struct ctx *c, const struct field *f, const cJSON *v, uint8_t out[32])
 {
-    const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
-    enum nw_err rc;
+    enum nw_err rc = NW_OK;
+    const char *s;
 
     memset(out, 0, 32);
-    switch (f->kind) {
-    case K_BOOL:
+    if (f->kind == K_BOOL) {
         if (!cJSON_IsBool(v))
             return fail(c, NW_ERR_BAD_REQUEST, "expected true or false");
         out[31] = cJSON_IsTrue(v) ? 1 : 0;
         return NW_OK;
-    case K_UINT:
-    case K_INT:
+    }
+    if (f->kind == K_UINT || f->kind == K_INT)
         return enc_integer(c, f, v, out);
-    default:
-        break;
-    }
-    if (s == NULL)
+    if (!cJSON_IsString(v))
         return fail(c, NW_ERR_BAD_REQUEST, "expected a string");
-    switch (f->kind) {
-    case K_ADDRESS:
-        rc = nw_address_parse(out + 12, s, strlen(s), c->err);
-        return rc == NW_OK ? NW_OK : prefix(c, rc);
-    case K_STRING:
+    s = v->valuestring;
+    if (f->kind == K_STRING)
         nw_keccak256(out, s, strlen(s));
-        return NW_OK;
-    case K_BYTESN:
+    else if (f->kind == K_ADDRESS)
+        rc = nw_address_parse(out + 12, s, strlen(s), c->err);
+    else if (f->kind == K_BYTESN)
         rc = nw_hex_decode_exact(out, f->width, s, strlen(s), c->err);
-        return rc == NW_OK ? NW_OK : prefix(c, rc);
-    case K_BYTES:
+    else
         return enc_bytes(c, s, out);
-    default:
-        return nw_fail(c->err, NW_ERR_INTERNAL, "eip712: unexpected member kind");
-    }
+    return rc == NW_OK ? NW_OK : prefix(c, rc);
 }
 
 /* ---- encodeData: structs and arrays ------------------------------------ */
@@ -622,8 +616,8 @@ static enum nw_err enc_atomic(struct ctx *c, const struct field *f, const cJSON 
 static enum nw_err hash_struct(struct ctx *c, size_t idx, const cJSON *v, unsigned depth, uint8_t out[32]);
 
 /* enc(v) for member f with `level` array dimensions already taken off. */
-static enum nw_err enc_value(struct ctx *c, const struct field *f, unsigned level, const cJSON *v,
-                             unsigned depth, uint8_t out[32]);
+static enum nw_err enc_value(struct ctx *c, const struct field *f, unsigned level, const cJSON *v, unsigned depth,
+                             uint8_t out[32]);
 
 /* Length of the prefix of f->type naming the value at `level` ("T[2]" of "T[2][]"). */
 static int level_type_len(const struct field *f, unsigned level)
@@ -639,8 +633,8 @@ static int level_type_len(const struct field *f, unsigned level)
     return n > 80 ? 80 : (int)n;
 }
 
-static enum nw_err enc_array(struct ctx *c, const struct field *f, unsigned level, const cJSON *v,
-                             unsigned depth, uint8_t out[32])
+static enum nw_err enc_array(struct ctx *c, const struct field *f, unsigned level, const cJSON *v, unsigned depth,
+                             uint8_t out[32])
 {
     const cJSON *e;
     struct nw_keccak k;
@@ -671,8 +665,8 @@ static enum nw_err enc_array(struct ctx *c, const struct field *f, unsigned leve
     return NW_OK;
 }
 
-static enum nw_err enc_value(struct ctx *c, const struct field *f, unsigned level, const cJSON *v,
-                             unsigned depth, uint8_t out[32])
+static enum nw_err enc_value(struct ctx *c, const struct field *f, unsigned level, const cJSON *v, unsigned depth,
+                             uint8_t out[32])
 {
     if (level < f->ndims)
         return enc_array(c, f, level, v, depth, out);
@@ -808,8 +802,7 @@ enum nw_err nw_eip712_hash_json(struct nw_eip712_hashes *out, const char *json, 
 
     memset(out, 0, sizeof *out);
     if (len > NW_EIP712_MAX_JSON)
-        return nw_fail(err, NW_ERR_TOO_LARGE, "typed data is %zu bytes, at most %u allowed", len,
-                       NW_EIP712_MAX_JSON);
+        return nw_fail(err, NW_ERR_TOO_LARGE, "typed data is %zu bytes, at most %u allowed", len, NW_EIP712_MAX_JSON);
     if ((rc = nw_json_parse(&root, json, len, NW_EIP712_MAX_JSON, err)) != NW_OK)
         return rc;
     rc = nw_eip712_hash(out, root, err);

@@ -11,6 +11,19 @@
 //    "address": "0x<EIP-55>"          (ethers' address of that key),
 //    "input": {...} | "input_json": "<exact JSON text nitrowallet parses>",
 //    "expect": {...}}
+// Expected fields by kind (hex strings unless noted):
+//   tx        type (number), raw, hash, signing_hash, r, s, yParity (number),
+//             v (decimal string), from
+//   personal  hash (ethers.hashMessage), signature (65 bytes, v 27/28);
+//             input {"text": ...} (its UTF-8 bytes) or {"hex": "0x..."}
+//   typed     domain_separator, struct_hash, digest, signature, and
+//             encode_type (ethers' encodeType, only to help diagnosis)
+//   keccak    hash; input {"hex": ...}
+//   digest    r, s, yParity; input {"digest": ...}
+// Transactions are encoded from ethers' RLP/keccak/secp256k1 primitives and
+// must equal ethers.Transaction's own result wherever ethers takes the
+// values (it refuses nonces above 2^53, which nitrowallet accepts up to
+// 2^64 - 2).
 // The same seed always gives the same lines (the PRNG is sfc32 seeded from
 // the seed text), so a failure is reproduced with the seed alone.  A final
 // stderr line gives the count of each kind.  Runs on Node 18 and later.
@@ -49,6 +62,13 @@ let kindsArg = null;
         seedText = String(Math.floor(Math.random() * 2 ** 32));
         process.stderr.write(`gen.mjs: no --seed given, using --seed ${seedText}\n`);
     }
+}
+
+// Generator self-checks (ethers against itself) on every 4th case of a kind.
+const selfCheckCounts = {};
+function selfCheck(kind) {
+    selfCheckCounts[kind] = (selfCheckCounts[kind] || 0) + 1;
+    return selfCheckCounts[kind] % 4 === 1;
 }
 
 // --- seeded PRNG: sfc32, state from a 32-bit FNV-1a/splitmix mix of the seed --
@@ -276,8 +296,7 @@ function manualTx(t, sig) {
     return ethers.concat([prefix, ethers.encodeRlp(items)]);
 }
 
-async function genTx(key) {
-    const wallet = new ethers.Wallet(key);
+async function genTx(wallet) {
     const type = weighted([[1, 0], [1, 1], [1, 2]]);
     const chainId = weighted([
         [3, () => 1n],
@@ -341,18 +360,22 @@ async function genTx(key) {
     const raw = manualTx(txFields, { yParity, v, r: sig.r, s: sig.s });
     const signingHash = manualSigningHash;
     if (nonce <= MAX_SAFE) {
+        // ethers' own Transaction must give the same bytes; the slower
+        // cross-checks (Wallet path, parsing back) run on every 4th case.
         const t = ethers.Transaction.from(etx);
         if (t.unsignedHash !== manualSigningHash) throw new Error(`seed ${seedText}: manual signing hash disagrees with ethers`);
         t.signature = sig;
         if (t.serialized !== raw) throw new Error(`seed ${seedText}: manual raw transaction disagrees with ethers`);
-        // The Wallet path must agree (it resolves/validates the request itself).
-        const raw2 = await wallet.signTransaction({ ...etx, to: to === null ? undefined : to });
-        if (raw2 !== raw) throw new Error(`seed ${seedText}: Wallet.signTransaction disagrees with Transaction+sign`);
-        const back = ethers.Transaction.from(raw);
-        if (back.from !== wallet.address || back.hash !== ethers.keccak256(raw) || back.type !== type) {
-            throw new Error(`seed ${seedText}: ethers does not round-trip its own raw transaction`);
+        if (selfCheck("tx")) {
+            // The Wallet path must agree (it resolves/validates the request itself).
+            const raw2 = await wallet.signTransaction({ ...etx, to: to === null ? undefined : to });
+            if (raw2 !== raw) throw new Error(`seed ${seedText}: Wallet.signTransaction disagrees with Transaction+sign`);
+            const back = ethers.Transaction.from(raw);
+            if (back.from !== wallet.address || back.hash !== ethers.keccak256(raw) || back.type !== type) {
+                throw new Error(`seed ${seedText}: ethers does not round-trip its own raw transaction`);
+            }
+            if (type === 0 && back.signature.networkV !== v) throw new Error("legacy v disagrees with ethers");
         }
-        if (type === 0 && back.signature.networkV !== v) throw new Error("legacy v disagrees with ethers");
     } else {
         const rec = ethers.recoverAddress(manualSigningHash, sig);
         if (rec !== wallet.address) throw new Error("manual transaction signature does not recover");
@@ -410,8 +433,7 @@ async function genTx(key) {
 
 // --- personal_sign ---------------------------------------------------------------------
 
-async function genPersonal(key) {
-    const wallet = new ethers.Wallet(key);
+async function genPersonal(wallet) {
     let input, msg;
     if (chance(0.6)) {
         const text = weighted([
@@ -431,7 +453,7 @@ async function genPersonal(key) {
     }
     const signature = await wallet.signMessage(msg);
     const hash = ethers.hashMessage(msg);
-    if (ethers.verifyMessage(msg, signature) !== wallet.address) throw new Error("verifyMessage failed");
+    if (selfCheck("personal") && ethers.verifyMessage(msg, signature) !== wallet.address) throw new Error("verifyMessage failed");
     return { input, expect: { hash, signature } };
 }
 
@@ -440,11 +462,12 @@ async function genPersonal(key) {
 const TYPE_NAMES = [
     "Mail", "Person", "Asset", "Order", "Group", "Wallet", "Item", "Permit", "Data", "Leaf",
     "a", "b", "z", "Zeta", "alpha", "Beta_2", "_Hidden", "X1", "Node", "node", "Token", "TOKEN",
-    "Items", "DataX", "Node2", "A", "Aa", "AA", "Permit_", "Order1",
+    "Items", "DataX", "Node2", "A", "Aa", "AA", "Permit_", "Order1", "$Ref", "Pay$", "$",
 ];
 const FIELD_NAMES = [
     "to", "from", "amount", "value", "data", "name", "owner", "spender", "nonce", "deadline",
     "contents", "items", "wallet", "flag", "id", "salt", "list", "x", "y", "_z", "v2", "meta", "Payload", "kind",
+    "$value", "a$",
 ];
 
 function randBaseType(structNames) {
@@ -466,7 +489,7 @@ function randBaseType(structNames) {
 function withArrays(base, maxDims) {
     let t = base;
     const dims = weighted([[10, 0], [5, 1], [2, 2], [maxDims >= 3 ? 1 : 0, 3]]);
-    for (let i = 0; i < Math.min(dims, maxDims); i++) t += chance(0.5) ? "[]" : `[${rint(1, 3)}]`;
+    for (let i = 0; i < Math.min(dims, maxDims); i++) t += chance(0.5) ? "[]" : `[${weighted([[20, () => rint(1, 3)], [1, () => rint(4, 9)]])()}]`;
     return t;
 }
 
@@ -477,8 +500,9 @@ function randTypes() {
     const referenced = new Set();
     for (let i = 0; i < nStructs; i++) {
         const later = names.slice(i + 1); // only later structs: no cycles
-        const nf = rint(1, 5);
+        const nf = weighted([[30, () => rint(1, 5)], [1, () => rint(6, 40)]])();
         const fnames = shuffle(FIELD_NAMES.slice()).slice(0, nf);
+        while (fnames.length < nf) fnames.push(`field${fnames.length}`);
         types[names[i]] = fnames.map((fname) => {
             const base = randBaseType(later);
             if (later.includes(base)) referenced.add(base);
@@ -490,7 +514,8 @@ function randTypes() {
         if (referenced.has(names[j])) continue;
         const i = rint(0, j - 1);
         const used = new Set(types[names[i]].map((f) => f.name));
-        const fname = FIELD_NAMES.find((f) => !used.has(f));
+        let fname = FIELD_NAMES.find((f) => !used.has(f));
+        for (let n = 0; fname === undefined; n++) if (!used.has(`ref${n}`)) fname = `ref${n}`;
         types[names[i]].splice(rint(0, types[names[i]].length), 0, { name: fname, type: withArrays(names[j], 1) });
         referenced.add(names[j]);
     }
@@ -524,13 +549,14 @@ function randIntValue(signed, width) {
 }
 
 // Returns [canonical value for ethers, rendered value for the JSON].
-function randValue(type, types, budget) {
+function randValue(type, types) {
     const arr = splitArrayType(type);
     if (arr) {
-        const n = arr.count >= 0 ? arr.count : weighted([[2, 0], [4, 1], [3, 2], [2, 3], [1, 4]]);
+        const wide = !types[arr.inner] && !splitArrayType(arr.inner) && chance(0.01);
+        const n = arr.count >= 0 ? arr.count : wide ? rint(100, 1024) : weighted([[2, 0], [4, 1], [3, 2], [2, 3], [1, 4]]);
         const canon = [], rend = [];
         for (let i = 0; i < n; i++) {
-            const [c, r] = randValue(arr.inner, types, budget);
+            const [c, r] = randValue(arr.inner, types);
             canon.push(c);
             rend.push(r);
         }
@@ -539,7 +565,7 @@ function randValue(type, types, budget) {
     if (types[type]) {
         const canon = {}, rend = [];
         for (const f of types[type]) {
-            const [c, r] = randValue(f.type, types, budget);
+            const [c, r] = randValue(f.type, types);
             canon[f.name] = c;
             rend.push([f.name, r]);
         }
@@ -576,10 +602,14 @@ const DOMAIN_FIELDS = [
     ["verifyingContract", "address"], ["salt", "bytes32"],
 ];
 
-async function genTyped(key) {
-    const wallet = new ethers.Wallet(key);
-    const { types, primaryType } = randTypes();
-    const [message, renderedMessage] = randValue(primaryType, types, 0);
+async function genTyped(wallet) {
+    // Keep the JSON well under NW_EIP712_MAX_JSON (512 KiB): wide arrays of
+    // nested structs multiply, so draw again when a message gets too big.
+    let types, primaryType, message, renderedMessage;
+    do {
+        ({ types, primaryType } = randTypes());
+        [message, renderedMessage] = randValue(primaryType, types);
+    } while (JSON.stringify(renderedMessage).length > 200000);
 
     const domain = {}, renderedDomain = [], domainType = [];
     const allDomain = chance(0.3);
@@ -607,7 +637,7 @@ async function genTyped(key) {
     const domainSeparator = ethers.TypedDataEncoder.hashDomain(domain);
     const structHash = ethers.TypedDataEncoder.from(types).hash(message);
     const signature = await wallet.signTypedData(domain, types, message);
-    if (ethers.recoverAddress(digest, signature) !== wallet.address) throw new Error("typed signature does not recover");
+    if (selfCheck("typed") && ethers.recoverAddress(digest, signature) !== wallet.address) throw new Error("typed signature does not recover");
 
     const typeEntries = Object.entries(types);
     typeEntries.splice(chance(0.7) ? 0 : rint(0, typeEntries.length), 0, ["EIP712Domain", domainType]);
@@ -620,7 +650,8 @@ async function genTyped(key) {
     ];
     if (chance(0.2)) shuffle(parts);
     const obj = Object.fromEntries(parts);
-    const input_json = jsonText(obj);
+    let input_json = jsonText(obj);
+    if (Buffer.byteLength(input_json) > 400000) input_json = JSON.stringify(obj); // stay below 512 KiB
     return {
         input_json,
         expect: {
@@ -641,9 +672,9 @@ function genKeccak(forcedLen) {
     return { input: { hex: h }, expect: { hash: ethers.keccak256(h) } };
 }
 
-function genDigest(key) {
+function genDigest(wallet) {
     const d = weighted([[8, () => hex(randBytes(32))], [1, () => "0x" + "00".repeat(32)], [1, () => "0x" + "ff".repeat(32)]])();
-    const sig = new ethers.SigningKey(key).sign(d);
+    const sig = new ethers.SigningKey(wallet.privateKey).sign(d);
     return { input: { digest: d }, expect: { r: sig.r, s: sig.s, yParity: sig.yParity } };
 }
 
@@ -664,11 +695,11 @@ async function flush() {
     pendingBytes = 0;
     if (!process.stdout.write(chunk)) await new Promise((res) => process.stdout.once("drain", res));
 }
-async function emit(kind, key, body) {
+async function emit(kind, wallet, body) {
     const line = { kind };
-    if (key !== null) {
-        line.key = key;
-        line.address = new ethers.Wallet(key).address;
+    if (wallet !== null) {
+        line.key = wallet.privateKey;
+        line.address = wallet.address;
     }
     Object.assign(line, body);
     pending.push(JSON.stringify(line) + "\n");
@@ -697,11 +728,11 @@ for (let i = 0; i < count; i++) {
     }
     const kind = weighted(table);
     switch (kind) {
-    case "tx": { const k = randKey(); await emit(kind, k, await genTx(k)); break; }
-    case "personal": { const k = randKey(); await emit(kind, k, await genPersonal(k)); break; }
-    case "typed": { const k = randKey(); await emit(kind, k, await genTyped(k)); break; }
+    case "tx": { const w = new ethers.Wallet(randKey()); await emit(kind, w, await genTx(w)); break; }
+    case "personal": { const w = new ethers.Wallet(randKey()); await emit(kind, w, await genPersonal(w)); break; }
+    case "typed": { const w = new ethers.Wallet(randKey()); await emit(kind, w, await genTyped(w)); break; }
     case "keccak": await emit(kind, null, genKeccak()); break;
-    case "digest": { const k = randKey(); await emit(kind, k, genDigest(k)); break; }
+    case "digest": { const w = new ethers.Wallet(randKey()); await emit(kind, w, genDigest(w)); break; }
     }
 }
 await flush();

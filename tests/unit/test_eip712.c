@@ -13,7 +13,8 @@
  *    "signedTypeData with bytes";
  *  - two vectors computed with ethers 6.15.0 TypedDataEncoder (derived
  *    domains, int/uint bounds, hex and decimal strings, nested fixed and
- *    dynamic arrays, empty bytes) from tests/oracle/node_modules/ethers;
+ *    dynamic arrays, empty bytes, JSON unicode escapes) with
+ *    tests/oracle/node_modules/ethers;
  *  - hand-built expectations (keccak of the spec formulas) for encodeType
  *    ordering, empty structs, recursive types and single-word encodings.
  * Then one test per refusal, checking the code and the message's path.
@@ -130,19 +131,19 @@ static void assert_word(const char *type, const char *value, const char *word_he
     assert_memory_equal(h.struct_hash, want, 32);
 }
 
-#define MAIL_TYPES                                                                                     \
-    "\"Person\":[{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"wallet\",\"type\":\"address\"}]," \
-    "\"Mail\":[{\"name\":\"from\",\"type\":\"Person\"},{\"name\":\"to\",\"type\":\"Person\"},"           \
+#define MAIL_TYPES                                                                                                     \
+    "\"Person\":[{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"wallet\",\"type\":\"address\"}],"                 \
+    "\"Mail\":[{\"name\":\"from\",\"type\":\"Person\"},{\"name\":\"to\",\"type\":\"Person\"},"                         \
     "{\"name\":\"contents\",\"type\":\"string\"}]"
-#define MAIL_DOMAIN_TYPE                                                                                \
-    "\"EIP712Domain\":[{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"version\",\"type\":\"string\"}," \
+#define MAIL_DOMAIN_TYPE                                                                                               \
+    "\"EIP712Domain\":[{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"version\",\"type\":\"string\"},"            \
     "{\"name\":\"chainId\",\"type\":\"uint256\"},{\"name\":\"verifyingContract\",\"type\":\"address\"}]"
-#define MAIL_DOMAIN                                                                                   \
-    "{\"name\":\"Ether Mail\",\"version\":\"1\",\"chainId\":1,"                                        \
+#define MAIL_DOMAIN                                                                                                    \
+    "{\"name\":\"Ether Mail\",\"version\":\"1\",\"chainId\":1,"                                                        \
     "\"verifyingContract\":\"0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC\"}"
-#define MAIL_MESSAGE                                                                                  \
-    "{\"from\":{\"name\":\"Cow\",\"wallet\":\"0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826\"},"           \
-    "\"to\":{\"name\":\"Bob\",\"wallet\":\"0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB\"},"              \
+#define MAIL_MESSAGE                                                                                                   \
+    "{\"from\":{\"name\":\"Cow\",\"wallet\":\"0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826\"},"                          \
+    "\"to\":{\"name\":\"Bob\",\"wallet\":\"0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB\"},"                             \
     "\"contents\":\"Hello, Bob!\"}"
 
 #define MAIL_DOMAIN_SEP "0xf2cee375fa42b42143804025fc449deafd50cc031ca257e0b194a650a912090f"
@@ -154,8 +155,9 @@ static char *mail_with(const char *message)
 {
     static char buf[4096];
 
-    snprintf(buf, sizeof buf, "{\"types\":{" MAIL_TYPES "},\"primaryType\":\"Mail\",\"domain\":" MAIL_DOMAIN
-             ",\"message\":%s}", message);
+    snprintf(buf, sizeof buf,
+             "{\"types\":{" MAIL_TYPES "},\"primaryType\":\"Mail\",\"domain\":" MAIL_DOMAIN ",\"message\":%s}",
+             message);
     return buf;
 }
 
@@ -270,7 +272,7 @@ static void test_ethers_nested(void **state)
         "\"verifyingContract\":\"0x000000000022D473030F116dDEE9F6B43aC78BA3\",\"version\":\"2\"},\"message\":"
         "{\"wallets\":[{\"owner\":\"0xcd2a3d9f938e13cd947ec05abc7fe734df8dd826\",\"data\":\"0x\"},{\"owner\":"
         "\"0xCD2A3D9F938E13CD947EC05ABC7FE734DF8DD826\",\"data\":\"0xDEADbeef\"}],\"note\":"
-        "\"\xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xf0\x9f\x98\x81\",\"nested\":[[]]}}";
+        "\"\\u00fcn\\u00efc\\u00f6d\\u00e9 \\ud83d\\ude01\",\"nested\":[[]]}}";
 
     (void)state;
     assert_ok(json, "0x2453175a52b90ed787a722e319a94d2c7618d75a14a02b5edc3588e1006b98e9",
@@ -374,7 +376,7 @@ static void test_atomic_words(void **state)
     assert_word("int8", "\"-0x80\"", WM128);
     assert_word("int8", "\"-0\"", W0);
     assert_word("int16", "-1", WM1);
-    assert_word("uint256", "\"0x" "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"", WM1);
+    assert_word("uint256", "\"0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"", WM1);
     assert_word("int256", "\"-0x8000000000000000000000000000000000000000000000000000000000000000\"",
                 "0x8000000000000000000000000000000000000000000000000000000000000000");
     assert_word("uint64", "9007199254740991", "0x000000000000000000000000000000000000000000000000001fffffffffffff");
@@ -452,8 +454,8 @@ static void test_bad_member_objects(void **state)
                    NW_ERR_BAD_REQUEST, "types.T[0]: unknown field \"x\"");
     assert_refused("{\"types\":{\"T\":[{\"name\":\"a\"}]},\"primaryType\":\"T\",\"domain\":{},\"message\":{}}",
                    NW_ERR_BAD_REQUEST, "types.T[0]: expected {\"name\": string, \"type\": string}");
-    assert_refused("{\"types\":{\"T\":{}},\"primaryType\":\"T\",\"domain\":{},\"message\":{}}",
-                   NW_ERR_BAD_REQUEST, "types.T: expected an array");
+    assert_refused("{\"types\":{\"T\":{}},\"primaryType\":\"T\",\"domain\":{},\"message\":{}}", NW_ERR_BAD_REQUEST,
+                   "types.T: expected an array");
     assert_refused("{\"types\":[],\"primaryType\":\"T\",\"domain\":{},\"message\":{}}", NW_ERR_BAD_REQUEST,
                    "types: expected a JSON object");
 }
@@ -486,17 +488,17 @@ static void test_top_level(void **state)
     assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"T\",\"domain\":{}}", NW_ERR_BAD_REQUEST,
                    "typed data: missing \"message\"");
     assert_refused("[]", NW_ERR_BAD_REQUEST, "typed data: expected a JSON object");
-    assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"T\",\"domain\":{},\"message\":[]}",
-                   NW_ERR_BAD_REQUEST, "message: expected an object of type T");
-    assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"T\",\"domain\":[],\"message\":{}}",
-                   NW_ERR_BAD_REQUEST, "domain: expected a JSON object");
+    assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"T\",\"domain\":{},\"message\":[]}", NW_ERR_BAD_REQUEST,
+                   "message: expected an object of type T");
+    assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"T\",\"domain\":[],\"message\":{}}", NW_ERR_BAD_REQUEST,
+                   "domain: expected a JSON object");
 }
 
 static void test_primary_type(void **state)
 {
     (void)state;
-    assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"U\",\"domain\":{},\"message\":{}}",
-                   NW_ERR_BAD_REQUEST, "primaryType: unknown type \"U\"");
+    assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"U\",\"domain\":{},\"message\":{}}", NW_ERR_BAD_REQUEST,
+                   "primaryType: unknown type \"U\"");
     assert_refused("{\"types\":{\"T\":[]},\"primaryType\":1,\"domain\":{},\"message\":{}}", NW_ERR_BAD_REQUEST,
                    "primaryType: expected a string");
     assert_refused("{\"types\":{\"EIP712Domain\":[]},\"primaryType\":\"EIP712Domain\",\"domain\":{},"
@@ -576,10 +578,8 @@ static void test_bool_and_address_values(void **state)
     assert_refused(one("bool", "1"), NW_ERR_BAD_REQUEST, "message.v: expected true or false");
     assert_refused(one("address", "\"0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD827\""), NW_ERR_BAD_REQUEST,
                    "message.v: mixed-case address fails its EIP-55 checksum");
-    assert_refused(one("address", "\"0xcd2a3d9f938e13cd947ec05abc7fe734df8dd8\""), NW_ERR_BAD_REQUEST,
-                   "message.v:");
-    assert_refused(one("address", "\"cd2a3d9f938e13cd947ec05abc7fe734df8dd826\""), NW_ERR_BAD_REQUEST,
-                   "message.v:");
+    assert_refused(one("address", "\"0xcd2a3d9f938e13cd947ec05abc7fe734df8dd8\""), NW_ERR_BAD_REQUEST, "message.v:");
+    assert_refused(one("address", "\"cd2a3d9f938e13cd947ec05abc7fe734df8dd826\""), NW_ERR_BAD_REQUEST, "message.v:");
     assert_refused(mail_with("{\"from\":{\"name\":\"Cow\",\"wallet\":\"0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826\"},"
                              "\"to\":{\"name\":\"Bob\",\"wallet\":\"0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbb\"},"
                              "\"contents\":\"Hello, Bob!\"}"),
@@ -648,8 +648,9 @@ static void test_depth_limit_struct(void **state)
     size_t n;
 
     (void)state;
-    n = (size_t)snprintf(json, sizeof json, "{\"types\":{\"N\":[{\"name\":\"n\",\"type\":\"N[]\"}]},"
-                                            "\"primaryType\":\"N\",\"domain\":{},\"message\":");
+    n = (size_t)snprintf(json, sizeof json,
+                         "{\"types\":{\"N\":[{\"name\":\"n\",\"type\":\"N[]\"}]},"
+                         "\"primaryType\":\"N\",\"domain\":{},\"message\":");
     for (int i = 0; i < 9; i++)
         n += (size_t)snprintf(json + n, sizeof json - n, "{\"n\":[");
     n += (size_t)snprintf(json + n, sizeof json - n, "{\"n\":[]}");
@@ -761,8 +762,7 @@ static void test_json_layer(void **state)
     struct nw_error e;
 
     (void)state;
-    assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"T\",\"domain\":{},\"message\":{}", NW_ERR_BAD_REQUEST,
-                   "");
+    assert_refused("{\"types\":{\"T\":[]},\"primaryType\":\"T\",\"domain\":{},\"message\":{}", NW_ERR_BAD_REQUEST, "");
     assert_refused("{\"types\":{\"T\":[]},\"types\":{},\"primaryType\":\"T\",\"domain\":{},\"message\":{}}",
                    NW_ERR_BAD_REQUEST, "duplicate key");
     assert_refused(one("uint8", "1.5"), NW_ERR_BAD_REQUEST, "");
