@@ -15,7 +15,7 @@ SAN         ?=
 FUZZ_SECONDS ?= 30
 PKG_CONFIG  ?= pkg-config
 
-PKGS        := libsecp256k1 libcrypto libcjson
+PKGS        := libsecp256k1 libssl libcrypto libcjson
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
@@ -36,16 +36,27 @@ CPPFLAGS    += -D_FORTIFY_SOURCE=2
 endif
 
 # --- sources, by layer (see docs/architecture.md) ---------------------------
+# libnitrowallet-core: the signing core the enclave links (keys live here).
+# libnitrowallet-aws:  attestation, NSM, SigV4, CMS, TLS/HTTP client, KMS client.
+# libnitrowallet-kms:  the nitrowallet-kms emulator's server side (never in the enclave).
+# Binaries link the archives they need; a static archive contributes only the
+# objects a binary references.
 CORE_SRC    := $(wildcard src/core/*.c) $(wildcard src/encoding/*.c) \
                $(wildcard src/crypto/*.c) $(wildcard src/eth/*.c)
-CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+AWS_SRC     := $(wildcard src/attest/*.c) $(wildcard src/aws/*.c)
+KMS_SRC     := $(wildcard src/kms/*.c)
 CORE_LIB    := $(BUILD)/lib/libnitrowallet-core.a
+AWS_LIB     := $(BUILD)/lib/libnitrowallet-aws.a
+KMS_LIB     := $(BUILD)/lib/libnitrowallet-kms.a
+ALL_LIBS    := $(KMS_LIB) $(AWS_LIB) $(CORE_LIB)
 
-CLI_SRC     := $(wildcard cmd/nitrowallet/*.c)
-CLI_BIN     := $(BUILD)/bin/nitrowallet
+CMDS        := $(notdir $(wildcard cmd/*))
+CMD_BIN     := $(CMDS:%=$(BUILD)/bin/%)
 
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC    := $(wildcard tests/tools/*.c)
+TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 ORACLE_BIN  := $(BUILD)/tests/oracle_check
 
 FUZZ_SRC    := $(wildcard fuzz/fuzz_*.c)
@@ -56,29 +67,39 @@ REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 .PHONY: all test asan fuzz run bench bootstrap clean format check-banned
 .DEFAULT_GOAL := all
 
-all: $(CORE_LIB) $(CLI_BIN) $(UNIT_BIN) $(ORACLE_BIN) $(REPLAY_BIN)
+all: $(ALL_LIBS) $(CMD_BIN) $(UNIT_BIN) $(TOOL_BIN) $(ORACLE_BIN) $(REPLAY_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(CORE_LIB): $(CORE_OBJ)
+define archive
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+endef
+$(CORE_LIB): $(CORE_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
+$(AWS_LIB): $(AWS_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
+$(KMS_LIB): $(KMS_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 
-$(CLI_BIN): $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(CORE_LIB)
+# Each cmd/<name>/ directory is one binary build/bin/<name>.
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(addsuffix .o,$$(addprefix $(BUILD)/obj/,$$(basename $$(wildcard cmd/%/*.c)))) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(CORE_LIB)
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
-$(ORACLE_BIN): $(BUILD)/obj/tests/oracle/oracle_check.o $(CORE_LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay_main.o $(CORE_LIB)
+$(ORACLE_BIN): $(BUILD)/obj/tests/oracle/oracle_check.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay_main.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -97,18 +118,19 @@ asan: bootstrap
 # libFuzzer needs clang; each target is linked against a clang-built core.
 FUZZ_CFLAGS := -O1 -g -std=c11 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 fuzz: bootstrap
-	@$(MAKE) --no-print-directory BUILD=build/fuzz-obj CC=clang CFLAGS="$(FUZZ_CFLAGS)" SAN=fuzz build/fuzz-obj/lib/libnitrowallet-core.a
+	@$(MAKE) --no-print-directory BUILD=build/fuzz-obj CC=clang CFLAGS="$(FUZZ_CFLAGS)" SAN=fuzz \
+	  $(ALL_LIBS:$(BUILD)/%=build/fuzz-obj/%)
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_NAMES); do \
 	  clang $(CPPFLAGS) -O1 -g -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    fuzz/$$t.c build/fuzz-obj/lib/libnitrowallet-core.a $(LDLIBS) -o build/fuzz/$$t || exit 1; \
+	    fuzz/$$t.c $(ALL_LIBS:$(BUILD)/%=build/fuzz-obj/%) $(LDLIBS) -o build/fuzz/$$t || exit 1; \
 	done
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 run: bootstrap
 	@$(MAKE) --no-print-directory all
 	@echo "make run: the local stack (nitrowallet-enclave, nitrowallet-kms, nitrowallet-host) is built by"
-	@echo "the seed-flow issue; today this builds the signing core and the nitrowallet CLI ($(CLI_BIN))."
+	@echo "the seed-flow issue; today this builds the libraries and the binaries in $(BUILD)/bin."
 
 bench: bootstrap
 	@$(MAKE) --no-print-directory all

@@ -18,6 +18,10 @@ DEB_PACKAGES=(
   libssl-dev
   libcjson-dev
   libcmocka-dev
+  openssl
+  python3
+  python3-botocore
+  awscli
   nodejs
   npm
 )

@@ -42,6 +42,17 @@ done
 echo "independent oracles (ethers):"
 suite "oracle:ethers" tests/oracle/run.sh "$B"
 
+# Scripted suites: each tests/suites/<name>.sh BUILD_DIR is one suite
+# (real peers: awscli, botocore, openssl, the KMS emulator, ...).
+shopt -s nullglob
+suites=(tests/suites/*.sh)
+if ((${#suites[@]})); then
+  echo "scripted suites (tests/suites):"
+  for s in "${suites[@]}"; do
+    suite "$(basename "$s" .sh)" "$s" "$B"
+  done
+fi
+
 echo
 echo "${pass} passed, ${fail} failed"
 ((fail == 0))

@@ -28,6 +28,8 @@ enum nw_err {
     NW_ERR_KEY_INVALID = 8,    /* scalar out of range: draw new entropy */
     NW_ERR_INTERNAL = 9,
     NW_ERR_RANDOM = 10,        /* the entropy source failed */
+    NW_ERR_ATTESTATION = 11,   /* attestation document invalid or not as expected */
+    NW_ERR_UNAVAILABLE = 12,   /* a peer or device could not be reached (not a denial) */
 };
 
 #define NW_ERROR_MSG_MAX 200

@@ -21,6 +21,8 @@ const char *nw_err_name(enum nw_err code)
     case NW_ERR_KEY_INVALID: return "KEY_INVALID";
     case NW_ERR_INTERNAL: return "INTERNAL";
     case NW_ERR_RANDOM: return "RANDOM";
+    case NW_ERR_ATTESTATION: return "ATTESTATION_INVALID";
+    case NW_ERR_UNAVAILABLE: return "UNAVAILABLE";
     }
     return "INTERNAL";
 }
@@ -34,7 +36,9 @@ int nw_err_http_status(enum nw_err code)
     case NW_ERR_TOO_LARGE: return 413;
     case NW_ERR_SEAL_INVALID: return 422;
     case NW_ERR_KMS_DENIED: return 502;
-    case NW_ERR_KMS_UNAVAILABLE: return 503;
+    case NW_ERR_KMS_UNAVAILABLE:
+    case NW_ERR_UNAVAILABLE: return 503;
+    case NW_ERR_ATTESTATION: return 422;
     case NW_ERR_NOMEM:
     case NW_ERR_KEY_INVALID:
     case NW_ERR_INTERNAL:
