@@ -21,6 +21,7 @@ DEB_PACKAGES=(
   openssl
   python3
   python3-botocore
+  python3-cryptography
   awscli
   nodejs
   npm

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "nitrowallet/eip712.h"
 #include "nitrowallet/hex.h"
 #include "nitrowallet/keccak.h"
@@ -27,7 +28,10 @@ static int usage(FILE *f)
           "  address ADDRESS               validate an address, print its EIP-55 form\n"
           "  keccak256 0xHEX               Keccak-256 of hex bytes\n"
           "  tx hash FILE|-                signing digest of a transaction JSON object\n"
-          "  typed-data hash FILE|-        EIP-712 digest of eth_signTypedData_v4 JSON\n",
+          "  typed-data hash FILE|-        EIP-712 digest of eth_signTypedData_v4 JSON\n"
+          "  attestation verify FILE [--root PEM]... [--at RFC3339] [--pcr N=HEX]... [--nonce HEX]\n"
+          "                     [--max-age SECONDS] [--allow-debug]\n"
+          "                                verify a Nitro attestation document, print its facts\n",
           f);
     return f == stderr ? 2 : 0;
 }
@@ -164,5 +168,7 @@ int main(int argc, char **argv)
         return cmd_tx_hash(argv[3]);
     if (strcmp(argv[1], "typed-data") == 0 && argc == 4 && strcmp(argv[2], "hash") == 0)
         return cmd_typed_data_hash(argv[3]);
+    if (strcmp(argv[1], "attestation") == 0)
+        return nw_cli_attestation(argc - 1, argv + 1);
     return usage(stderr);
 }
