@@ -10,7 +10,6 @@
  * Runs on an operator's machine; the document is untrusted input.
  * See docs/attestation.md.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,30 +42,6 @@ static int usage_error(const char *what, const char *arg)
           "                                      [--nonce HEX] [--allow-debug] [--max-age SECONDS]\n",
           stderr);
     return 2;
-}
-
-/* Read a whole file of at most `max` bytes; NULL (message printed) if not. */
-static uint8_t *read_file(const char *path, size_t max, size_t *len)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    uint8_t *buf;
-
-    if (f == NULL) {
-        fprintf(stderr, "nitrowallet: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    buf = malloc(max + 1);
-    if (buf != NULL) {
-        *len = fread(buf, 1, max + 1, f);
-        if (ferror(f) || *len > max) {
-            fprintf(stderr, "nitrowallet: %s: %s\n", path, ferror(f) ? "read error" : "file too large");
-            free(buf);
-            buf = NULL;
-        }
-    }
-    if (f != stdin)
-        fclose(f);
-    return buf;
 }
 
 /* Hex with or without "0x"; at most `cap` bytes. */
@@ -192,7 +167,7 @@ static int load_roots(struct nw_attest_roots **roots, const struct opts *o)
     if (o->n_roots == 0)
         rc = nw_attest_roots_aws(roots, &err);
     for (i = 0; i < o->n_roots && rc == NW_OK; i++) {
-        uint8_t *pem = read_file(o->roots[i], ROOT_PEM_MAX, &len);
+        uint8_t *pem = nw_cli_read_file(o->roots[i], ROOT_PEM_MAX, &len);
 
         if (pem == NULL)
             return 2;
@@ -309,7 +284,7 @@ int nw_cli_attestation(int argc, char **argv)
     if ((rc = load_roots(&roots, &o)) != 0)
         return rc;
     rc = 2;
-    if ((doc = read_file(o.file, DOC_FILE_MAX, &len)) == NULL)
+    if ((doc = nw_cli_read_file(o.file, DOC_FILE_MAX, &len)) == NULL)
         goto out;
     rc = 1;
     if (maybe_base64(doc, &len) != 0) {

@@ -4,8 +4,16 @@
 #ifndef NITROWALLET_CLI_H
 #define NITROWALLET_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* `nitrowallet attestation verify ...`; argv[0] is "attestation".
  * Returns the process exit code. */
 int nw_cli_attestation(int argc, char **argv);
+
+/* Read a whole file ("-" = standard input) of at most `max` bytes into a
+ * malloc'd buffer (one spare byte after the data); NULL, with a message on
+ * stderr, if it cannot be read or is larger. */
+uint8_t *nw_cli_read_file(const char *path, size_t max, size_t *len);
 
 #endif

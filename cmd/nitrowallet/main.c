@@ -6,7 +6,6 @@
  * what digest a transaction or typed-data document will produce, and
  * whether an address carries a valid EIP-55 checksum.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,30 +33,6 @@ static int usage(FILE *f)
           "                                verify a Nitro attestation document, print its facts\n",
           f);
     return f == stderr ? 2 : 0;
-}
-
-/* Read at most FILE_MAX bytes of a file ("-" = standard input). */
-static char *read_input(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char *buf;
-
-    if (f == NULL) {
-        fprintf(stderr, "nitrowallet: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    buf = malloc(FILE_MAX + 1);
-    if (buf != NULL) {
-        *len = fread(buf, 1, FILE_MAX + 1, f);
-        if (*len > FILE_MAX) {
-            fprintf(stderr, "nitrowallet: %s: larger than %u bytes\n", path, FILE_MAX);
-            free(buf);
-            buf = NULL;
-        }
-    }
-    if (f != stdin)
-        fclose(f);
-    return buf;
 }
 
 static int fail(const struct nw_error *err)
@@ -108,7 +83,7 @@ static int cmd_keccak(const char *s)
 static int cmd_tx_hash(const char *path)
 {
     size_t len;
-    char *json = read_input(path, &len);
+    char *json = (char *)nw_cli_read_file(path, FILE_MAX, &len);
     struct nw_tx tx;
     struct nw_error err = {0};
     uint8_t h[32];
@@ -131,7 +106,7 @@ static int cmd_tx_hash(const char *path)
 static int cmd_typed_data_hash(const char *path)
 {
     size_t len;
-    char *json = read_input(path, &len);
+    char *json = (char *)nw_cli_read_file(path, FILE_MAX, &len);
     struct nw_eip712_hashes h;
     struct nw_error err = {0};
     int rc;

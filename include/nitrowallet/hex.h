@@ -11,6 +11,9 @@
 
 #include "nitrowallet/error.h"
 
+/* Value of one hex digit (either case), or -1 for any other character. */
+int nw_hex_digit(int c);
+
 /* Characters nw_hex_encode writes for `n` bytes, including "0x" and NUL. */
 #define NW_HEX_SIZE(n) (2 + 2 * (size_t)(n) + 1)
 

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nitrowallet/hex.h"
+
 static const char hexdig[] = "0123456789ABCDEF";
 
 static int is_unreserved(uint8_t c)
@@ -113,17 +115,6 @@ out:
     return rc;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode q[off..off+n) and append it re-encoded. */
 static enum nw_err put_requoted(struct nw_buf *b, const char *q, size_t off, size_t n, struct nw_error *err)
 {
@@ -133,8 +124,8 @@ static enum nw_err put_requoted(struct nw_buf *b, const char *q, size_t off, siz
     for (size_t i = off; i < end; i++) {
         uint8_t c = (uint8_t)q[i];
         if (c == '%') {
-            int hi = end - i >= 3 ? hexval((uint8_t)q[i + 1]) : -1;
-            int lo = end - i >= 3 ? hexval((uint8_t)q[i + 2]) : -1;
+            int hi = end - i >= 3 ? nw_hex_digit((uint8_t)q[i + 1]) : -1;
+            int lo = end - i >= 3 ? nw_hex_digit((uint8_t)q[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return nw_fail(err, NW_ERR_BAD_REQUEST,
                                "sigv4: query '%%' at %zu is not followed by two hex digits", i);

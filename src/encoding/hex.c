@@ -3,7 +3,7 @@
  */
 #include "nitrowallet/hex.h"
 
-static int hex_value(char c)
+int nw_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -45,8 +45,8 @@ enum nw_err nw_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len, const c
     if (n > out_cap)
         return nw_fail(err, NW_ERR_TOO_LARGE, "hex data is %zu bytes, at most %zu allowed", n, out_cap);
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(s[2 + 2 * i]);
-        int lo = hex_value(s[3 + 2 * i]);
+        int hi = nw_hex_digit(s[2 + 2 * i]);
+        int lo = nw_hex_digit(s[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return nw_fail(err, NW_ERR_BAD_REQUEST, "invalid hex digit at position %zu",
                            2 + 2 * i + (hi < 0 ? 0 : 1));

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nitrowallet/hex.h"
 #include "nitrowallet/utf8.h"
 
 struct scan {
@@ -49,17 +50,10 @@ static int hex4(struct scan *s, unsigned *out)
     if (s->len - s->pos < 4)
         return 0;
     for (int i = 0; i < 4; i++) {
-        unsigned char c = s->p[s->pos + (size_t)i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
+        int d = nw_hex_digit(s->p[s->pos + (size_t)i]);
+        if (d < 0)
             return 0;
-        v = v << 4 | d;
+        v = v << 4 | (unsigned)d;
     }
     s->pos += 4;
     *out = v;

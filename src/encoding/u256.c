@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "nitrowallet/hex.h"
+
 void nw_u256_from_u64(struct nw_u256 *x, uint64_t v)
 {
     memset(x, 0, sizeof *x);
@@ -93,17 +95,6 @@ static int mul_add(struct nw_u256 *x, uint64_t mul, uint64_t add)
     return carry != 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static enum nw_err parse_hex(struct nw_u256 *x, const char *s, size_t n, unsigned flags, struct nw_error *err)
 {
     if (n == 0)
@@ -111,7 +102,7 @@ static enum nw_err parse_hex(struct nw_u256 *x, const char *s, size_t n, unsigne
     if (s[0] == '0' && n > 1 && !(flags & NW_U256_LEADING_ZEROS))
         return nw_fail(err, NW_ERR_BAD_REQUEST, "hex quantity has leading zero digits");
     for (size_t i = 0; i < n; i++) {
-        int d = hex_digit(s[i]);
+        int d = nw_hex_digit(s[i]);
         if (d < 0)
             return nw_fail(err, NW_ERR_BAD_REQUEST, "invalid hex digit at position %zu", i + 2);
         if (mul_add(x, 16, (uint64_t)d))
