@@ -278,7 +278,8 @@ static enum nw_err dup_string(char **out, const char *s)
     return NW_OK;
 }
 
-static enum nw_err decode_fields(struct kms_store *s, struct kms_key *k, const cJSON *root, struct nw_error *err)
+static enum nw_err decode_fields(struct kms_store *s, struct kms_key *k, const cJSON *root, const char *expect_id,
+                                 struct nw_error *err)
 {
     static const char *const keys[] = {
         "Format", "KeyId",   "CreationDate", "KeyState", "DeletionDate", "PendingWindowInDays", "Description",
@@ -301,6 +302,10 @@ static enum nw_err decode_fields(struct kms_store *s, struct kms_key *k, const c
         return rc;
     if (!kms_is_key_id(id))
         return nw_fail(err, NW_ERR_BAD_REQUEST, "KeyId is not a key id");
+    /* Before anything is registered (aliases below), so the refusal names
+     * the real problem whatever order the directory lists files in. */
+    if (expect_id != NULL && strncmp(expect_id, id, KMS_KEY_ID_LEN) != 0)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "file name does not match its KeyId %s", id);
     memcpy(k->id, id, KMS_KEY_ID_LEN + 1);
     if ((rc = nw_base64_decode(k->material, KMS_MATERIAL_LEN, &mat_len, mat, strlen(mat), err)) != NW_OK ||
         mat_len != KMS_MATERIAL_LEN)
@@ -317,13 +322,13 @@ static enum nw_err decode_fields(struct kms_store *s, struct kms_key *k, const c
 }
 
 enum nw_err kms_keyfile_decode(struct kms_store *s, struct kms_key *k, const char *text, size_t len,
-                               struct nw_error *err)
+                               const char *expect_id, struct nw_error *err)
 {
     cJSON *root = NULL;
     enum nw_err rc = nw_json_parse(&root, text, len, KEYFILE_MAX, err);
 
     if (rc == NW_OK)
-        rc = decode_fields(s, k, root, err);
+        rc = decode_fields(s, k, root, expect_id, err);
     kms_json_wipe_delete(root);
     return rc;
 }
@@ -342,11 +347,7 @@ static enum nw_err load_one(struct kms_store *s, const char *fname, struct nw_er
     nw_buf_init(&text, KEYFILE_MAX);
     NW_GUARD(kms_read_file(path, &text, KEYFILE_MAX, err));
     NW_GUARD(kms_store_new_key(s, &k, err));
-    NW_GUARD(kms_keyfile_decode(s, k, (const char *)text.data, text.len, err));
-    if (strncmp(fname, k->id, KMS_KEY_ID_LEN) != 0) {
-        rc = nw_fail(err, NW_ERR_BAD_REQUEST, "file name does not match its KeyId %s", k->id);
-        goto out;
-    }
+    NW_GUARD(kms_keyfile_decode(s, k, (const char *)text.data, text.len, fname, err));
     NW_GUARD(kms_store_insert(s, k, err));
     k = NULL;
 out:

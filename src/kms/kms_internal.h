@@ -198,9 +198,10 @@ NW_MUST_CHECK enum nw_err kms_resolve(struct kms_call *c, struct kms_store *s, c
 NW_MUST_CHECK enum nw_err kms_keyfile_encode(struct nw_buf *out, const struct kms_store *s, const struct kms_key *k,
                                              struct nw_error *err);
 /* Decode a key file into a key whose material pointer is already set; the
- * aliases it names are inserted into the store. */
+ * aliases it names are inserted into the store.  `expect_id` (the file's
+ * name, or NULL) must begin with the KeyId the file holds. */
 NW_MUST_CHECK enum nw_err kms_keyfile_decode(struct kms_store *s, struct kms_key *k, const char *text, size_t len,
-                                             struct nw_error *err);
+                                             const char *expect_id, struct nw_error *err);
 /* Write dir/name atomically (temporary file, fsync, rename or link, fsync
  * dir).  With `exclusive`, an existing dir/name is never replaced. */
 NW_MUST_CHECK enum nw_err kms_write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode,
