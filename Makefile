@@ -15,7 +15,7 @@ SAN         ?=
 FUZZ_SECONDS ?= 30
 PKG_CONFIG  ?= pkg-config
 
-PKGS        := libsecp256k1 libssl libcrypto libcjson
+PKGS        := libsecp256k1 libssl libcrypto libcjson sqlite3
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
@@ -39,16 +39,22 @@ endif
 # libnitrowallet-core: the signing core the enclave links (keys live here).
 # libnitrowallet-aws:  attestation, NSM, SigV4, CMS, TLS/HTTP client, KMS client.
 # libnitrowallet-kms:  the nitrowallet-kms emulator's server side (never in the enclave).
+# libnitrowallet-enclave: the enclave daemon's protocol server, worker pool and operations.
+# libnitrowallet-host: the host's storage, API and enclave pool (never in the enclave).
 # Binaries link the archives they need; a static archive contributes only the
 # objects a binary references.
 CORE_SRC    := $(wildcard src/core/*.c) $(wildcard src/encoding/*.c) \
                $(wildcard src/crypto/*.c) $(wildcard src/eth/*.c)
 AWS_SRC     := $(wildcard src/attest/*.c) $(wildcard src/aws/*.c)
 KMS_SRC     := $(wildcard src/kms/*.c)
+ENCLAVE_SRC := $(wildcard src/enclave/*.c)
+HOST_SRC    := $(wildcard src/host/*.c)
 CORE_LIB    := $(BUILD)/lib/libnitrowallet-core.a
 AWS_LIB     := $(BUILD)/lib/libnitrowallet-aws.a
 KMS_LIB     := $(BUILD)/lib/libnitrowallet-kms.a
-ALL_LIBS    := $(KMS_LIB) $(AWS_LIB) $(CORE_LIB)
+ENCLAVE_LIB := $(BUILD)/lib/libnitrowallet-enclave.a
+HOST_LIB    := $(BUILD)/lib/libnitrowallet-host.a
+ALL_LIBS    := $(HOST_LIB) $(ENCLAVE_LIB) $(KMS_LIB) $(AWS_LIB) $(CORE_LIB)
 
 CMDS        := $(notdir $(wildcard cmd/*))
 CMD_BIN     := $(CMDS:%=$(BUILD)/bin/%)
@@ -80,6 +86,8 @@ endef
 $(CORE_LIB): $(CORE_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(AWS_LIB): $(AWS_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(KMS_LIB): $(KMS_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
+$(ENCLAVE_LIB): $(ENCLAVE_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
+$(HOST_LIB): $(HOST_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 
 # Each cmd/<name>/ directory is one binary build/bin/<name>.
 .SECONDEXPANSION:

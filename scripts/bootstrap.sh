@@ -18,6 +18,7 @@ DEB_PACKAGES=(
   libssl-dev
   libcjson-dev
   libcmocka-dev
+  libsqlite3-dev
   openssl
   python3
   python3-botocore
