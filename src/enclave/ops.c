@@ -1,0 +1,128 @@
+/*
+ * ops.c - the enclave protocol's dispatcher (design §4, docs/protocol.md):
+ * one request frame in, one reply frame out, always; plus the two
+ * operations that need no account (health, attestation).
+ *
+ * Trust boundary: the request is the untrusted host's.  Errors carry only
+ * nw_error messages, which never contain secrets by construction; one log
+ * line per failed request names the op and the code, nothing else.
+ */
+#include "enclave_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nitrowallet/base64.h"
+#include "nitrowallet/hex.h"
+#include "nitrowallet/json.h"
+
+#define MAX_ATTEST_NONCE 64
+#define MAX_ATTEST_USER_DATA 512
+#define ATTEST_DOC_MAX (64u * 1024u)
+
+static const char *const no_keys[] = {NULL};
+static const char *const attest_keys[] = {"nonce", "user_data", NULL};
+
+static enum nw_err op_health(struct nw_enclave_ops *ops, const cJSON *params, cJSON *result, struct nw_error *err)
+{
+    enum nw_err rc = nw_json_check_keys(params, no_keys, "params", err);
+
+    if (rc != NW_OK)
+        return rc;
+    if (cJSON_AddStringToObject(result, "status", "ok") == NULL ||
+        cJSON_AddStringToObject(result, "nsm", nw_nsm_is_emulated(ops->nsm) ? "emulated" : "device") == NULL ||
+        cJSON_AddNumberToObject(result, "protocol", NW_ENCLAVE_PROTOCOL_VERSION) == NULL)
+        return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
+    return NW_OK;
+}
+
+static enum nw_err hex_param(uint8_t *out, size_t cap, size_t *len, const cJSON *item, const char *field,
+                             struct nw_error *err)
+{
+    const char *s;
+    size_t n;
+    enum nw_err rc = nw_json_string(&s, &n, item, field, err);
+
+    if (rc != NW_OK)
+        return rc;
+    if (nw_hex_decode(out, cap, len, s, n, err) != NW_OK) {
+        nw_error_prefix(err, "%s", field);
+        return NW_ERR_BAD_REQUEST;
+    }
+    return NW_OK;
+}
+
+static enum nw_err op_attestation(struct nw_enclave_ops *ops, const cJSON *params, cJSON *result,
+                                  struct nw_error *err)
+{
+    uint8_t nonce[MAX_ATTEST_NONCE], user[MAX_ATTEST_USER_DATA];
+    size_t nonce_len = 0, user_len = 0;
+    struct nw_buf doc;
+    char *b64 = NULL;
+    enum nw_err rc;
+
+    nw_buf_init(&doc, ATTEST_DOC_MAX);
+    NW_GUARD(nw_json_check_keys(params, attest_keys, "params", err));
+    NW_GUARD(hex_param(nonce, sizeof nonce, &nonce_len, nw_json_get(params, "nonce"), "nonce", err));
+    if (nw_json_get(params, "user_data") != NULL)
+        NW_GUARD(hex_param(user, sizeof user, &user_len, nw_json_get(params, "user_data"), "user_data", err));
+    NW_GUARD(nw_nsm_attest(ops->nsm, &doc, user_len ? user : NULL, user_len, nonce_len ? nonce : NULL, nonce_len,
+                           NULL, 0, err));
+    b64 = malloc(NW_BASE64_SIZE(doc.len));
+    if (b64 == NULL || nw_base64_encode(b64, NW_BASE64_SIZE(doc.len), doc.data, doc.len) != NW_OK ||
+        cJSON_AddStringToObject(result, "document", b64) == NULL) {
+        rc = nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
+        goto out;
+    }
+out:
+    free(b64);
+    nw_buf_free(&doc);
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    nw_enclave_op_fn fn;
+} op_table[] = {
+    {"health", op_health},
+    {"attestation", op_attestation},
+    {"generate_account", nw_enclave_op_generate_account},
+    {"sign_transaction", nw_enclave_op_sign_transaction},
+    {"sign_message", nw_enclave_op_sign_message},
+    {"sign_typed_data", nw_enclave_op_sign_typed_data},
+    {"sign_digest", nw_enclave_op_sign_digest},
+};
+
+static enum nw_err dispatch(struct nw_enclave_ops *ops, const struct nw_enclave_request *req, cJSON *result,
+                            struct nw_error *err)
+{
+    for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++)
+        if (strcmp(op_table[i].name, req->op) == 0)
+            return op_table[i].fn(ops, req->params, result, err);
+    return nw_fail(err, NW_ERR_BAD_REQUEST, "op: unknown operation \"%s\"", req->op);
+}
+
+enum nw_err nw_enclave_handle(struct nw_enclave_ops *ops, const uint8_t *p, size_t len, struct nw_buf *out)
+{
+    struct nw_enclave_request req;
+    struct nw_error err = {0};
+    cJSON *result = NULL;
+    enum nw_err rc;
+
+    rc = nw_enclave_request_parse(&req, p, len, &err);
+    if (rc == NW_OK) {
+        result = cJSON_CreateObject();
+        rc = result ? dispatch(ops, &req, result, &err) : nw_fail(&err, NW_ERR_NOMEM, "out of memory");
+    }
+    if (rc == NW_OK) {
+        rc = nw_enclave_reply_result(out, req.id, result);
+    } else {
+        fprintf(stderr, "nitrowallet-enclave: %s: %s: %s\n", req.op[0] ? req.op : "(request)", nw_err_name(rc),
+                err.msg);
+        rc = nw_enclave_reply_error(out, req.id, nw_err_name(rc), err.msg);
+    }
+    cJSON_Delete(result);
+    nw_enclave_request_free(&req);
+    return rc;
+}

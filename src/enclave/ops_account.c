@@ -1,0 +1,158 @@
+/*
+ * ops_account.c - the enclave operations that create and open accounts:
+ * generate_account (key from NSM randomness, data key from KMS
+ * GenerateDataKey with Recipient, sealed per design §5) and the shared
+ * open path of every sign_* operation (KMS Decrypt with Recipient, open the
+ * seal, check the address).  Schemas: docs/protocol.md.
+ *
+ * Trust boundary: private keys and data keys exist only here, in locked
+ * memory (struct nw_secret), and are wiped before returning.  The account
+ * record comes from the untrusted host: KMS's encryption context and the
+ * seal's AAD (name, address, KMS key id, policy digest) bind it, so any
+ * field swapped between accounts fails to open.
+ */
+#include "enclave_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nitrowallet/base64.h"
+#include "nitrowallet/json.h"
+
+#define KEY_DRAWS 8
+
+static const char *const generate_keys[] = {"name", "kms_key_id", "policy", "credentials", NULL};
+
+/* A private key from NSM randomness, redrawing out-of-range entropy. */
+static enum nw_err key_from_nsm(struct nw_nsm *nsm, struct nw_secret *sk, struct nw_error *err)
+{
+    struct nw_secret entropy = {0};
+    enum nw_err rc = nw_secret_alloc(&entropy, 32);
+
+    if (rc != NW_OK)
+        return nw_fail(err, rc, "generate_account: cannot allocate locked memory");
+    rc = NW_ERR_KEY_INVALID;
+    for (int i = 0; i < KEY_DRAWS && rc == NW_ERR_KEY_INVALID; i++) {
+        NW_GUARD(nw_nsm_get_random(nsm, entropy.data, 32, err));
+        rc = nw_key_from_entropy(sk, entropy.data);
+    }
+    if (rc != NW_OK)
+        rc = nw_fail(err, rc == NW_ERR_KEY_INVALID ? NW_ERR_RANDOM : rc, "generate_account: no valid key drawn");
+out:
+    nw_secret_free(&entropy);
+    return rc;
+}
+
+static enum nw_err add_base64(cJSON *obj, const char *key, const uint8_t *p, size_t len)
+{
+    char *s = malloc(NW_BASE64_SIZE(len));
+    enum nw_err rc = NW_ERR_NOMEM;
+
+    if (s == NULL)
+        return rc;
+    if (nw_base64_encode(s, NW_BASE64_SIZE(len), p, len) == NW_OK && cJSON_AddStringToObject(obj, key, s) != NULL)
+        rc = NW_OK;
+    free(s);
+    return rc;
+}
+
+static enum nw_err generate_result(cJSON *result, const struct nw_enclave_account *a, const uint8_t pub[65],
+                                   const struct nw_buf *sealed, const struct nw_buf *blob)
+{
+    enum nw_err rc = NW_ERR_NOMEM;
+
+    if (cJSON_AddStringToObject(result, "address", a->address_str) == NULL)
+        goto out;
+    NW_GUARD(nw_enclave_add_hex(result, "public_key", pub, 65));
+    NW_GUARD(add_base64(result, "encrypted_private_key", sealed->data, sealed->len));
+    NW_GUARD(add_base64(result, "encrypted_data_key", blob->data, blob->len));
+    NW_GUARD(nw_enclave_add_hex(result, "policy_digest", a->policy.digest, 32));
+out:
+    return rc;
+}
+
+enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJSON *params, cJSON *result,
+                                           struct nw_error *err)
+{
+    struct nw_enclave_account a;
+    struct nw_aws_credentials creds;
+    struct nw_secret sk = {0}, dk = {0};
+    struct nw_buf blob, sealed;
+    struct nw_seal_context sctx;
+    struct nw_kms_kv kv[2];
+    uint8_t pub[65];
+    enum nw_err rc;
+
+    memset(&a, 0, sizeof a);
+    nw_buf_init(&blob, NW_ENCLAVE_MAX_DATA_KEY_BLOB);
+    nw_buf_init(&sealed, NW_ENCLAVE_MAX_SEALED);
+    NW_GUARD(nw_json_check_keys(params, generate_keys, "params", err));
+    NW_GUARD(nw_enclave_parse_name(&a.name, &a.name_len, nw_json_get(params, "name"), err));
+    NW_GUARD(nw_enclave_parse_key_id(&a.kms_key_id, &a.kms_key_id_len, nw_json_get(params, "kms_key_id"), err));
+    NW_GUARD(nw_enclave_parse_policy(&a.policy, nw_json_get(params, "policy"), err));
+    NW_GUARD(nw_enclave_parse_credentials(&creds, nw_json_get(params, "credentials"), err));
+    /* The address is part of the encryption context, so the key comes first. */
+    NW_GUARD(key_from_nsm(ops->nsm, &sk, err));
+    rc = nw_key_pubkey(pub, sk.data);
+    if (rc != NW_OK) {
+        rc = nw_fail(err, NW_ERR_INTERNAL, "generate_account: public key derivation failed");
+        goto out;
+    }
+    nw_address_from_pubkey(a.address, pub);
+    nw_address_to_checksum(a.address_str, a.address);
+    nw_enclave_kms_context(kv, &a);
+    NW_GUARD(nw_kms_generate_data_key(ops->kms, &creds, a.kms_key_id, kv, 2, &dk, &blob, err));
+    nw_enclave_seal_context(&sctx, &a);
+    NW_GUARD(nw_seal_key(&sealed, &dk, &sctx, sk.data, err));
+    rc = generate_result(result, &a, pub, &sealed, &blob);
+    if (rc != NW_OK)
+        rc = nw_fail(err, rc, "generate_account: out of memory");
+out:
+    nw_secret_free(&sk);
+    nw_secret_free(&dk);
+    nw_buf_free(&blob);
+    nw_buf_free(&sealed);
+    return rc;
+}
+
+enum nw_err nw_enclave_open_account(struct nw_enclave_ops *ops, const cJSON *params, struct nw_enclave_account *a,
+                                    struct nw_secret *sk, struct nw_error *err)
+{
+    struct nw_aws_credentials creds;
+    struct nw_secret dk = {0};
+    struct nw_seal_context sctx;
+    struct nw_kms_kv kv[2];
+    uint8_t addr[NW_ADDRESS_LEN];
+    enum nw_err rc;
+
+    NW_GUARD(nw_enclave_parse_account(a, nw_json_get(params, "account"), err));
+    NW_GUARD(nw_enclave_parse_credentials(&creds, nw_json_get(params, "credentials"), err));
+    nw_enclave_kms_context(kv, a);
+    rc = nw_kms_decrypt(ops->kms, &creds, a->kms_key_id, a->data_key_blob, a->data_key_blob_len, kv, 2, &dk, err);
+    /* KMS authenticates the blob against the encryption context: a blob that
+     * fails there belongs to another account (or is damaged), like a seal. */
+    if (rc == NW_ERR_KMS_DENIED && strstr(err->msg, "InvalidCiphertextException") != NULL)
+        rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the encrypted data key does not open for this account "
+                     "(KMS: InvalidCiphertextException)");
+    if (rc != NW_OK)
+        goto out;
+    if (dk.len != NW_SEAL_KEY_LEN) {
+        rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the data key is not %d bytes", NW_SEAL_KEY_LEN);
+        goto out;
+    }
+    nw_enclave_seal_context(&sctx, a);
+    rc = nw_seal_open_key(sk, &dk, &sctx, a->sealed, a->sealed_len, err);
+    if (rc != NW_OK) {
+        rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the sealed key does not open for this account");
+        goto out;
+    }
+    if (nw_key_address(addr, sk->data) != NW_OK || !nw_ct_equal(addr, a->address, sizeof addr)) {
+        rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the sealed key is not the account's address");
+        goto out;
+    }
+out:
+    nw_secret_free(&dk);
+    if (rc != NW_OK)
+        nw_secret_free(sk);
+    return rc;
+}

@@ -1,0 +1,306 @@
+/*
+ * server.c - the enclave daemon's concurrent server (design §4,
+ * docs/protocol.md "Concurrency"): an accept loop, one reader thread per
+ * connection, a fixed pool of workers and a bounded queue between them.
+ *
+ * A connection's thread reads one frame, queues it (or answers BUSY at
+ * once when the queue is full), waits for a worker's reply and writes it,
+ * so replies leave in request order.  Workers never touch sockets: a slow
+ * or dead client only ever blocks its own thread.  Each worker has its own
+ * KMS client (they are not thread-safe); the NSM is shared.
+ *
+ * Trust boundary: every connection is the untrusted host.  Frames are
+ * bounded by frame.c; request buffers (which carry AWS credentials) are
+ * wiped when released.
+ */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ACCEPT_POLL_MS 200
+
+struct job {
+    struct nw_buf req;
+    struct nw_buf reply;
+    int done;
+    struct job *next;
+};
+
+struct server {
+    const struct nw_enclave_config *cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;  /* a job was queued, or workers must stop */
+    pthread_cond_t done_cv;  /* a job finished, or a connection ended */
+    struct job *head, *tail;
+    unsigned queued;
+    int stopping;            /* no new jobs; connections are being closed */
+    int workers_stop;        /* queue drained and no connection left */
+    int conn_fd[NW_ENCLAVE_MAX_CONNECTIONS];
+    unsigned n_conns;
+};
+
+struct worker {
+    struct server *srv;
+    struct nw_enclave_ops ops;
+    pthread_t thread;
+    int started;
+};
+
+struct conn {
+    struct server *srv;
+    int fd;
+    unsigned slot;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct server *s = w->srv;
+
+    for (;;) {
+        struct job *j;
+        pthread_mutex_lock(&s->mu);
+        while (s->head == NULL && !s->workers_stop)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        j = s->head;
+        if (j == NULL) {
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        s->head = j->next;
+        if (s->head == NULL)
+            s->tail = NULL;
+        s->queued--;
+        pthread_mutex_unlock(&s->mu);
+
+        if (nw_enclave_handle(&w->ops, j->req.data, j->req.len, &j->reply) != NW_OK)
+            j->reply.len = 0; /* out of memory: the connection answers INTERNAL */
+        nw_buf_free(&j->req);
+
+        pthread_mutex_lock(&s->mu);
+        j->done = 1;
+        pthread_cond_broadcast(&s->done_cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* Queue `j` and wait for its reply; 0 when the queue is full or stopping. */
+static int run_job(struct server *s, struct job *j)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || s->queued >= s->cfg->queue) {
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    j->next = NULL;
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    s->queued++;
+    pthread_cond_signal(&s->work_cv);
+    while (!j->done)
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    return 1;
+}
+
+/* An error reply that echoes the request's id when one can be read. */
+static enum nw_err write_error(int fd, const uint8_t *req, size_t req_len, const char *code, const char *msg)
+{
+    struct nw_enclave_request r;
+    struct nw_error e;
+    struct nw_buf out;
+    enum nw_err rc;
+
+    nw_buf_init(&out, NW_ENCLAVE_MAX_FRAME);
+    memset(&r, 0, sizeof r);
+    if (req != NULL && nw_enclave_request_parse(&r, req, req_len, &e) != NW_OK)
+        r.id = NULL;
+    rc = nw_enclave_reply_error(&out, r.id, code, msg);
+    if (rc == NW_OK)
+        rc = nw_enclave_frame_write(fd, out.data, out.len, &e);
+    nw_enclave_request_free(&r);
+    nw_buf_free(&out);
+    return rc;
+}
+
+/* One request: NW_OK to keep reading, anything else to close. */
+static enum nw_err serve_one(struct server *s, int fd)
+{
+    struct job j;
+    struct nw_error e = {0};
+    int eof = 0;
+    enum nw_err rc;
+
+    memset(&j, 0, sizeof j);
+    nw_buf_init(&j.reply, NW_ENCLAVE_MAX_FRAME);
+    rc = nw_enclave_frame_read(fd, &j.req, &eof, &e);
+    if (rc == NW_ERR_UNAVAILABLE || rc == NW_ERR_NOMEM)
+        goto out;
+    if (rc != NW_OK) {
+        /* A bad header: an empty frame keeps framing, an oversized one loses it. */
+        enum nw_err wrc = write_error(fd, NULL, 0, nw_err_name(rc), e.msg);
+        rc = rc == NW_ERR_BAD_REQUEST && wrc == NW_OK ? NW_OK : rc;
+        goto out;
+    }
+    if (!run_job(s, &j)) {
+        rc = write_error(fd, j.req.data, j.req.len, NW_ENCLAVE_BUSY,
+                         "the enclave's request queue is full; retry later");
+        goto out;
+    }
+    if (j.reply.len == 0)
+        rc = write_error(fd, NULL, 0, nw_err_name(NW_ERR_INTERNAL), "out of memory building the reply");
+    else
+        rc = nw_enclave_frame_write(fd, j.reply.data, j.reply.len, &e);
+out:
+    nw_buf_free(&j.req);
+    nw_buf_free(&j.reply);
+    return rc;
+}
+
+static void *conn_main(void *arg)
+{
+    struct conn *c = arg;
+    struct server *s = c->srv;
+
+    while (serve_one(s, c->fd) == NW_OK)
+        ;
+    pthread_mutex_lock(&s->mu);
+    s->conn_fd[c->slot] = -1;
+    s->n_conns--;
+    close(c->fd);
+    pthread_cond_broadcast(&s->done_cv);
+    pthread_mutex_unlock(&s->mu);
+    free(c);
+    return NULL;
+}
+
+static void start_conn(struct server *s, int fd)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    struct conn *c = calloc(1, sizeof *c);
+    unsigned slot = 0;
+
+    pthread_mutex_lock(&s->mu);
+    while (slot < NW_ENCLAVE_MAX_CONNECTIONS && s->conn_fd[slot] >= 0)
+        slot++;
+    if (c == NULL || slot == NW_ENCLAVE_MAX_CONNECTIONS) {
+        pthread_mutex_unlock(&s->mu);
+        free(c);
+        (void)write_error(fd, NULL, 0, NW_ENCLAVE_BUSY, "too many connections");
+        close(fd);
+        return;
+    }
+    *c = (struct conn){.srv = s, .fd = fd, .slot = slot};
+    s->conn_fd[slot] = fd;
+    s->n_conns++;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, conn_main, c) != 0) {
+        s->conn_fd[slot] = -1;
+        s->n_conns--;
+        close(fd);
+        free(c);
+    }
+    pthread_attr_destroy(&attr);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void accept_loop(struct server *s, int lfd, volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        struct pollfd p = {.fd = lfd, .events = POLLIN};
+        if (poll(&p, 1, ACCEPT_POLL_MS) <= 0)
+            continue;
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0)
+            start_conn(s, fd);
+        else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
+            (void)poll(NULL, 0, ACCEPT_POLL_MS); /* out of descriptors: do not spin */
+    }
+}
+
+/* Close every connection, let the queue drain, then stop the workers. */
+static void shutdown_all(struct server *s, struct worker *w, unsigned n)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    for (unsigned i = 0; i < NW_ENCLAVE_MAX_CONNECTIONS; i++)
+        if (s->conn_fd[i] >= 0)
+            shutdown(s->conn_fd[i], SHUT_RDWR);
+    while (s->n_conns > 0)
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    s->workers_stop = 1;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < n; i++) {
+        if (w[i].started)
+            pthread_join(w[i].thread, NULL);
+        nw_kms_client_free(w[i].ops.kms);
+    }
+}
+
+static enum nw_err start_workers(struct server *s, struct worker *w, struct nw_error *err)
+{
+    for (unsigned i = 0; i < s->cfg->workers; i++) {
+        w[i].srv = s;
+        w[i].ops.nsm = s->cfg->nsm;
+        if (nw_kms_client_new(&w[i].ops.kms, &s->cfg->kms, s->cfg->nsm, err) != NW_OK)
+            return err->code;
+        if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
+            return nw_fail(err, NW_ERR_INTERNAL, "server: cannot start worker %u", i);
+        w[i].started = 1;
+    }
+    return NW_OK;
+}
+
+enum nw_err nw_enclave_serve(const struct nw_enclave_config *cfg, volatile sig_atomic_t *stop,
+                             void (*ready)(const char *listen_spec), struct nw_error *err)
+{
+    struct server s;
+    struct worker *w = NULL;
+    int lfd = -1;
+    enum nw_err rc;
+
+    if (cfg->workers < 1 || cfg->workers > NW_ENCLAVE_MAX_WORKERS || cfg->queue < 1 ||
+        cfg->queue > NW_ENCLAVE_MAX_QUEUE || cfg->nsm == NULL)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "server: workers must be 1..%d, queue 1..%d, and an NSM is needed",
+                       NW_ENCLAVE_MAX_WORKERS, NW_ENCLAVE_MAX_QUEUE);
+    memset(&s, 0, sizeof s);
+    s.cfg = cfg;
+    for (unsigned i = 0; i < NW_ENCLAVE_MAX_CONNECTIONS; i++)
+        s.conn_fd[i] = -1;
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.work_cv, NULL);
+    pthread_cond_init(&s.done_cv, NULL);
+    w = calloc(cfg->workers, sizeof *w);
+    if (w == NULL) {
+        rc = nw_fail(err, NW_ERR_NOMEM, "server: out of memory");
+        goto out;
+    }
+    NW_GUARD(nw_enclave_listen(&lfd, cfg->listen, err));
+    NW_GUARD(start_workers(&s, w, err));
+    if (ready != NULL)
+        ready(cfg->listen);
+    accept_loop(&s, lfd, stop);
+out:
+    if (lfd >= 0)
+        close(lfd);
+    if (w != NULL)
+        shutdown_all(&s, w, cfg->workers);
+    free(w);
+    pthread_cond_destroy(&s.done_cv);
+    pthread_cond_destroy(&s.work_cv);
+    pthread_mutex_destroy(&s.mu);
+    return rc;
+}

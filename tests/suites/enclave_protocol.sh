@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# enclave_protocol.sh BUILD_DIR - nitrowallet-enclave end to end over its
+# framed protocol (docs/protocol.md), locally: the emulated NSM (--dev),
+# nitrowallet-kms with a key whose policy pins the enclave binary's PCR0
+# (sha384sum, computed independently), and build/tests/enclave_client.
+# Signatures are checked with ethers v6 (tests/oracle/verify_signed.mjs)
+# by tests/enclave/protocol_checks.py.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=${1:-build}
+ENCLAVE=$B/bin/nitrowallet-enclave
+KMS=$B/bin/nitrowallet-kms
+CLIENT=$B/tests/enclave_client
+E2E=$B/tests/kms_e2e
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in kms enclave busy rebuilt; do echo "--- $f log"; cat "$tmp/$f.log" 2>/dev/null; done
+  exit 1
+}
+pass() { echo "ok: $*"; }
+wait_for() { # FILE PATTERN
+  for _ in $(seq 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+[ -d tests/oracle/node_modules/ethers ] || fail "ethers missing: run scripts/bootstrap.sh"
+export AWS_ACCESS_KEY_ID=AKIDNITROWALLETENCL
+export AWS_SECRET_ACCESS_KEY=encl-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+export NITROWALLET_HOME=$tmp/home
+nsm=$tmp/nsm
+"$E2E" init "$nsm" >/dev/null || fail "emulated NSM init"
+
+# Without --dev the emulated NSM is refused.
+if "$ENCLAVE" --listen "unix:$tmp/x.sock" --nsm emulated --nsm-state "$nsm" >"$tmp/nodev.log" 2>&1; then
+  fail "the enclave started with the emulated NSM and no --dev"
+fi
+grep -q 'refusing the emulated NSM without --dev' "$tmp/nodev.log" || fail "no clear refusal: $(cat "$tmp/nodev.log")"
+pass "--nsm emulated without --dev: refused ($(head -c 60 "$tmp/nodev.log")...)"
+
+"$KMS" --state "$tmp/kms" --listen 127.0.0.1:0 --region us-east-1 \
+  --attestation-root "$nsm/nsm-dev-root.pem" >"$tmp/kms.log" 2>&1 &
+pids+=($!)
+wait_for "$tmp/kms.log" 'listening on https://' || fail "nitrowallet-kms did not start"
+url=$(grep -o 'https://127.0.0.1:[0-9]*' "$tmp/kms.log" | head -n1)
+port=${url##*:}
+export AWS_CA_BUNDLE=$tmp/kms/ca.pem
+aws() { /usr/bin/aws --endpoint-url "$url" --output json "$@"; }
+key=$(aws kms create-key --description enclave-protocol |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+[ -n "$key" ] || fail "create-key"
+pcr0=$(sha384sum "$ENCLAVE" | cut -d' ' -f1)
+aws kms put-key-policy --key-id "$key" --policy-name default --policy "$(cat <<JSON
+{"Version":"2012-10-17","Statement":[
+ {"Sid":"admin","Effect":"Allow","Principal":{"AWS":"*"},
+  "Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:PutKeyPolicy"],"Resource":"*"},
+ {"Sid":"enclave","Effect":"Allow","Principal":{"AWS":"*"},
+  "Action":["kms:GenerateDataKey","kms:Decrypt"],"Resource":"*",
+  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"$pcr0"}}}]}
+JSON
+)" || fail "put-key-policy"
+pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
+
+start_enclave() { # NAME SOCKET ARGS...
+  local name=$1 sock=$2
+  shift 2
+  "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$sock" \
+    --kms-connect "tcp:127.0.0.1:$port" --kms-ca "$tmp/kms/ca.pem" --kms-region us-east-1 "$@" \
+    >"$tmp/$name.log" 2>&1 &
+  pids+=($!)
+  wait_for "$tmp/$name.log" "listening on unix:$sock (NSM: emulated, DEVELOPMENT)" || fail "$name did not start"
+}
+start_enclave enclave "$tmp/e.sock" --workers 4
+enclave_pid=${pids[-1]}
+pass "ready line: $(head -n1 "$tmp/enclave.log")"
+start_enclave busy "$tmp/busy.sock" --workers 1 --queue 1
+
+# Framing errors: an oversized header gets an error and a close, an empty
+# frame an error on a connection that stays usable.
+out=$("$CLIENT" "unix:$tmp/e.sock" --oversize) || fail "no reply to an oversized frame"
+grep -q '"code":"TOO_LARGE"' <<<"$out" || fail "oversized frame: $out"
+pass "frame of 1 MiB + 1: $out"
+out=$("$CLIENT" "unix:$tmp/e.sock" --empty '{"v":1,"id":9,"op":"health","params":{}}') || fail "empty frame: $out"
+grep -q '"code":"BAD_REQUEST"' <<<"$out" && grep -q '"id":9,"result"' <<<"$out" || fail "empty frame: $out"
+pass "empty frame: BAD_REQUEST, then the connection still answers"
+big=$(/usr/bin/python3 -c 'print("{\"v\":1,\"id\":1,\"op\":\"health\",\"params\":{\"pad\":\"" + "a" * 1048600 + "\"}}")')
+"$CLIENT" "unix:$tmp/e.sock" "$big" >/dev/null 2>&1 && fail "a client sent more than 1 MiB"
+pass "the client refuses to send over 1 MiB (the server's bound is checked above)"
+
+# A silent client holding a connection does not stall the others.
+/usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.send(b"\0\0\1\0{"); time.sleep(30)' \
+  "$tmp/e.sock" &
+pids+=($!)
+ACCOUNT_OUT=$tmp/account.json BUSY_SPEC=unix:$tmp/busy.sock /usr/bin/python3 tests/enclave/protocol_checks.py "$CLIENT" "unix:$tmp/e.sock" "$key" ||
+  fail "protocol checks"
+pass "all protocol checks passed while a half-sent frame held another connection"
+
+kill -0 "$enclave_pid" || fail "the enclave died"
+sign_req() { # ID: a sign_message request for the stored account (credentials from the environment)
+  /usr/bin/python3 - "$1" "$tmp/account.json" <<'PY'
+import json, os, sys
+print(json.dumps({"v": 1, "id": int(sys.argv[1]), "op": "sign_message",
+                  "params": {"account": json.load(open(sys.argv[2])), "message": "m",
+                             "credentials": {"access_key_id": os.environ["AWS_ACCESS_KEY_ID"],
+                                             "secret_access_key": os.environ["AWS_SECRET_ACCESS_KEY"]}}}))
+PY
+}
+
+# A rebuilt enclave measures a different PCR0: KMS refuses it the data key.
+cp "$ENCLAVE" "$tmp/nitrowallet-enclave-rebuilt"
+printf 'rebuilt' >>"$tmp/nitrowallet-enclave-rebuilt"
+ENCLAVE=$tmp/nitrowallet-enclave-rebuilt start_enclave rebuilt "$tmp/r.sock" --workers 1
+out=$("$CLIENT" "unix:$tmp/r.sock" "$(sign_req 21)") || fail "rebuilt enclave: no reply"
+grep -q '"code":"KMS_DENIED","message":"AccessDeniedException' <<<"$out" || fail "rebuilt enclave: $out"
+pass "an enclave binary with a different PCR0 cannot open the account: KMS_DENIED (AccessDeniedException)"
+
+# KMS down: KMS_UNAVAILABLE, quickly, and the enclave keeps serving.
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+out=$(timeout 20 "$CLIENT" "unix:$tmp/e.sock" "$(sign_req 22)" '{"v":1,"id":23,"op":"health","params":{}}') ||
+  fail "KMS down: no reply"
+grep -q '"id":22,"error":{"code":"KMS_UNAVAILABLE"' <<<"$out" && grep -q '"id":23,"result"' <<<"$out" ||
+  fail "KMS down: $out"
+pass "nitrowallet-kms stopped: KMS_UNAVAILABLE, and health still answers"
+if grep -qF "$AWS_SECRET_ACCESS_KEY" "$tmp/enclave.log" "$tmp/busy.log" "$tmp/rebuilt.log" "$tmp/kms.log"; then fail "secret in a log"; fi
+pass "no AWS secret key in any log"
+kill -TERM "$enclave_pid"
+for _ in $(seq 50); do kill -0 "$enclave_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$enclave_pid" 2>/dev/null && fail "the enclave did not stop on SIGTERM"
+wait "$enclave_pid" || fail "the enclave exited non-zero on SIGTERM"
+grep -q 'nitrowallet-enclave: stopped' "$tmp/enclave.log" || fail "no clean stop"
+[ -e "$tmp/e.sock" ] && fail "socket left behind"
+pass "SIGTERM: clean stop (with a client still connected), socket removed"
+echo "enclave_protocol: all checks passed"
