@@ -14,7 +14,10 @@ KMS=$B/bin/nitrowallet-kms
 tmp=$(mktemp -d)
 kms_pid=
 cleanup() {
-  [ -n "$kms_pid" ] && kill "$kms_pid" 2>/dev/null && wait "$kms_pid" 2>/dev/null
+  if [ -n "$kms_pid" ]; then
+    kill "$kms_pid" 2>/dev/null || true
+    wait "$kms_pid" 2>/dev/null || true
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
