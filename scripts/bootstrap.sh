@@ -19,6 +19,7 @@ DEB_PACKAGES=(
   libcjson-dev
   libcmocka-dev
   libsqlite3-dev
+  libmicrohttpd-dev
   openssl
   python3
   python3-botocore

@@ -1,0 +1,84 @@
+/*
+ * enclave_pool.h - the host's connections to one or more nitrowallet-enclave
+ * endpoints (docs/protocol.md), and the AWS credentials it forwards to them.
+ *
+ * Trust boundary: the host is untrusted with keys, but it holds the AWS
+ * credentials the enclave uses for KMS.  They are read once at start by a
+ * provider, sent only inside request frames, and never logged or put in an
+ * error message.  Replies from the enclave are parsed strictly (nw_json_parse).
+ *
+ * Each endpoint ("unix:/path" or "vsock:CID:PORT", transport.h) gets up to N
+ * persistent connections.  A call takes a free connection, sends one frame and
+ * reads the reply within the timeout.  A connection that fails is closed and
+ * reopened lazily; an endpoint that cannot be reached is skipped for a short
+ * back-off and the call fails over to another one.  When none answers the
+ * call fails with NW_ERR_UNAVAILABLE, message "no healthy enclave" (HTTP 503).
+ * Safe to call from several threads.
+ */
+#ifndef NITROWALLET_ENCLAVE_POOL_H
+#define NITROWALLET_ENCLAVE_POOL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "nitrowallet/error.h"
+
+#define NW_POOL_MAX_ENDPOINTS 16
+#define NW_POOL_DEFAULT_CONNECTIONS 4
+#define NW_POOL_MAX_CONNECTIONS 64
+#define NW_POOL_DEFAULT_TIMEOUT_MS 30000
+#define NW_POOL_CRED_MAX 4096
+
+/* AWS credentials, as the enclave's `credentials` param wants them. */
+struct nw_host_credentials {
+    char access_key_id[129];
+    char secret_access_key[NW_POOL_CRED_MAX + 1];
+    char session_token[NW_POOL_CRED_MAX + 1]; /* "" when none */
+};
+
+/* A credentials provider: fills `out` (this issue: the environment). */
+struct nw_credentials_provider {
+    const char *name;
+    enum nw_err (*get)(struct nw_host_credentials *out, struct nw_error *err);
+};
+
+/* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (optional). */
+extern const struct nw_credentials_provider nw_credentials_env;
+
+/* Wipe credentials. */
+void nw_host_credentials_wipe(struct nw_host_credentials *c);
+
+struct nw_enclave_pool;
+
+struct nw_enclave_pool_config {
+    const char *const *endpoints; /* specs, 1..NW_POOL_MAX_ENDPOINTS */
+    size_t n_endpoints;
+    unsigned connections;         /* per endpoint; 0 = NW_POOL_DEFAULT_CONNECTIONS */
+    int timeout_ms;               /* per send/receive; 0 = NW_POOL_DEFAULT_TIMEOUT_MS */
+    const struct nw_credentials_provider *credentials; /* may be NULL: no credentials */
+};
+
+/* Read the credentials once and prepare the pool (no connection is opened). */
+NW_MUST_CHECK enum nw_err nw_enclave_pool_open(struct nw_enclave_pool **out, const struct nw_enclave_pool_config *cfg,
+                                               struct nw_error *err);
+
+void nw_enclave_pool_close(struct nw_enclave_pool *pool);
+
+/*
+ * Run `op` with `params` (borrowed; an object) on some healthy enclave.
+ * With `with_credentials` the provider's credentials are added as
+ * params.credentials for the frame only.  On NW_OK *result owns the reply's
+ * `result` object.  An enclave error reply maps its code back to enum nw_err
+ * (BUSY -> NW_ERR_UNAVAILABLE) with the enclave's message.
+ */
+NW_MUST_CHECK enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *pool, const char *op, const cJSON *params,
+                                               int with_credentials, cJSON **result, struct nw_error *err);
+
+/* Counters for /metrics. */
+struct nw_enclave_pool_stats {
+    unsigned long long calls, failures, failovers;
+};
+void nw_enclave_pool_stats(struct nw_enclave_pool *pool, struct nw_enclave_pool_stats *out);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * api_accounts.c - account endpoints of the host API: POST /v1/accounts
+ * (enclave generate_account, then a conditional AccountTable write committed
+ * before the address is returned), GET /v1/accounts (paginated) and
+ * GET /v1/accounts/{name}, plus the audit trail GET .../signatures.
+ *
+ * Trust boundary: network-facing.  Only public data is returned: the sealed
+ * key and data key stay in storage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+#include "nitrowallet/enclave_pool.h"
+#include "nitrowallet/hex.h"
+#include "nitrowallet/json.h"
+#include "nitrowallet/secret.h"
+
+static cJSON *account_json(const struct nw_account_record *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) return NULL;
+    cJSON_AddStringToObject(o, "name", a->name);
+    cJSON_AddStringToObject(o, "address", a->address);
+    cJSON_AddStringToObject(o, "kms_key_id", a->kms_key_id);
+    cJSON_AddStringToObject(o, "created_at", a->created_at);
+    return o;
+}
+
+/* The name from the body, or "acct-" + 16 random hex digits. */
+static int pick_name(struct api_req *rq, struct api_resp *rs, const cJSON *body, char name[NW_STORAGE_NAME_MAX + 1])
+{
+    const cJSON *n = nw_json_get(body, "name");
+    if (n != NULL) {
+        if (!cJSON_IsString(n) || !nw_storage_name_valid(n->valuestring))
+            return api_error(rq, rs, 400, "BAD_REQUEST",
+                             "name: must be 1..%d characters of [A-Za-z0-9._-], not starting with '.'",
+                             NW_STORAGE_NAME_MAX);
+        snprintf(name, NW_STORAGE_NAME_MAX + 1, "%s", n->valuestring);
+        return 1;
+    }
+    uint8_t rnd[8];
+    char hex[NW_HEX_SIZE(8)];
+    if (nw_random(rnd, sizeof(rnd)) != NW_OK || nw_hex_encode(hex, sizeof(hex), rnd, sizeof(rnd)) != NW_OK)
+        return api_error(rq, rs, 500, "RANDOM", "could not draw a name");
+    snprintf(name, NW_STORAGE_NAME_MAX + 1, "acct-%s", hex + 2);
+    return 1;
+}
+
+static int pick_options(struct api_req *rq, struct api_resp *rs, const cJSON *body, const char **kms, int *allow)
+{
+    const cJSON *k = nw_json_get(body, "kms_key_id"), *d = nw_json_get(body, "allow_digest");
+    *kms = rq->host->cfg.kms_key_id;
+    *allow = 0;
+    if (k != NULL) {
+        if (!cJSON_IsString(k) || k->valuestring[0] == '\0' || strlen(k->valuestring) > NW_STORAGE_KMS_KEY_ID_MAX)
+            return api_error(rq, rs, 400, "BAD_REQUEST", "kms_key_id: must be a non-empty string");
+        *kms = k->valuestring;
+    }
+    if (*kms == NULL) return api_error(rq, rs, 400, "BAD_REQUEST", "kms_key_id: required (no default configured)");
+    if (d != NULL) {
+        if (!cJSON_IsBool(d)) return api_error(rq, rs, 400, "BAD_REQUEST", "allow_digest: must be true or false");
+        *allow = cJSON_IsTrue(d);
+    }
+    return 1;
+}
+
+static const char *result_string(const cJSON *r, const char *key)
+{
+    const cJSON *v = nw_json_get(r, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Generate in the enclave and store; on success `rec` describes the account. */
+static int generate_and_store(struct api_req *rq, struct api_resp *rs, const char *name, const char *kms, int allow,
+                              char created[NW_STORAGE_TIME_LEN + 1])
+{
+    struct nw_error err = {0};
+    cJSON *params = cJSON_CreateObject(), *res = NULL;
+    int ok = 0, exists = 0;
+    const char *policy = allow ? "{\"allow_digest\":true}" : "{\"allow_digest\":false}";
+    if (params == NULL) return api_error(rq, rs, 500, "NOMEM", "out of memory");
+    cJSON_AddStringToObject(params, "name", name);
+    cJSON_AddStringToObject(params, "kms_key_id", kms);
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(params, "policy"), "allow_digest", cJSON_CreateBool(allow));
+    if (nw_enclave_pool_call(rq->host->cfg.pool, "generate_account", params, 1, &res, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        goto out;
+    }
+    struct nw_account_record rec = {
+        .name = (char *)name,
+        .kms_key_id = (char *)kms,
+        .address = (char *)result_string(res, "address"),
+        .encrypted_private_key = (char *)result_string(res, "encrypted_private_key"),
+        .encrypted_data_key = (char *)result_string(res, "encrypted_data_key"),
+        .policy = (char *)policy,
+        .policy_digest = (char *)result_string(res, "policy_digest"),
+        .created_at = created,
+    };
+    if (!rec.address || !rec.encrypted_private_key || !rec.encrypted_data_key || !rec.policy_digest) {
+        api_error(rq, rs, 502, "INTERNAL", "enclave reply lacks account fields");
+        goto out;
+    }
+    if (nw_storage_timestamp(created, &err) != NW_OK ||
+        nw_storage_create_account(rq->host->cfg.storage, &rec, &exists, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        goto out;
+    }
+    if (exists) {
+        api_error(rq, rs, 409, "CONFLICT", "account '%s' exists", name);
+        goto out;
+    }
+    cJSON *o = account_json(&rec);
+    ok = api_json(rq, rs, 201, o);
+out:
+    cJSON_Delete(params);
+    cJSON_Delete(res);
+    return ok;
+}
+
+void api_accounts_create(struct api_req *rq, struct api_resp *rs)
+{
+    static const char *const allowed[] = {"name", "kms_key_id", "allow_digest", NULL};
+    cJSON *body = NULL;
+    char name[NW_STORAGE_NAME_MAX + 1], created[NW_STORAGE_TIME_LEN + 1];
+    const char *kms = NULL;
+    int allow = 0, found = 0;
+    struct nw_account_record old = {0};
+    struct nw_error err = {0};
+    if (!api_allowed(rq, rs, NW_AUTH_ACCOUNT_CREATE, NULL) || !api_body(rq, rs, allowed, &body)) goto out;
+    if (!pick_name(rq, rs, body, name) || !pick_options(rq, rs, body, &kms, &allow)) goto out;
+    /* a name already taken costs no enclave or KMS call */
+    if (nw_storage_get_account(rq->host->cfg.storage, name, &old, &found, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        goto out;
+    }
+    if (found) {
+        api_error(rq, rs, 409, "CONFLICT", "account '%s' exists", name);
+        goto out;
+    }
+    (void)generate_and_store(rq, rs, name, kms, allow, created);
+out:
+    nw_account_record_clear(&old);
+    cJSON_Delete(body);
+}
+
+void api_accounts_list(struct api_req *rq, struct api_resp *rs)
+{
+    size_t limit;
+    const char *cursor;
+    struct nw_account_page page = {0};
+    struct nw_error err = {0};
+    if (!api_allowed(rq, rs, NW_AUTH_ACCOUNT_LIST, NULL) || !api_page_args(rq, rs, &limit, &cursor)) return;
+    if (nw_storage_list_accounts(rq->host->cfg.storage, limit, cursor, &page, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "accounts");
+    for (size_t i = 0; arr != NULL && i < page.count; i++) cJSON_AddItemToArray(arr, account_json(&page.items[i]));
+    cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
+    nw_account_page_free(&page);
+    api_json(rq, rs, 200, o);
+}
+
+void api_accounts_get(struct api_req *rq, struct api_resp *rs, const char *name)
+{
+    struct nw_account_record rec = {0};
+    struct nw_error err = {0};
+    int found = 0;
+    if (!api_allowed(rq, rs, NW_AUTH_ACCOUNT_READ, name)) return;
+    if (nw_storage_get_account(rq->host->cfg.storage, name, &rec, &found, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        return;
+    }
+    if (!found) {
+        api_error(rq, rs, 404, "NOT_FOUND", "no account '%s'", name);
+        return;
+    }
+    cJSON *o = account_json(&rec);
+    cJSON *p = cJSON_Parse(rec.policy);
+    if (o != NULL && p != NULL) cJSON_AddItemToObject(o, "policy", p);
+    else cJSON_Delete(p);
+    nw_account_record_clear(&rec);
+    api_json(rq, rs, 200, o);
+}
+
+void api_signatures_list(struct api_req *rq, struct api_resp *rs, const char *name)
+{
+    size_t limit;
+    const char *cursor;
+    struct nw_signed_value_page page = {0};
+    struct nw_error err = {0};
+    if (!api_allowed(rq, rs, NW_AUTH_AUDIT_READ, name) || !api_page_args(rq, rs, &limit, &cursor)) return;
+    if (nw_storage_list_signed_values(rq->host->cfg.storage, name, limit, cursor, &page, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "signatures");
+    for (size_t i = 0; arr != NULL && i < page.count; i++) {
+        const struct nw_signed_value_record *s = &page.items[i];
+        cJSON *it = cJSON_CreateObject();
+        cJSON_AddNumberToObject(it, "seq", (double)s->seq);
+        cJSON_AddStringToObject(it, "kind", s->kind);
+        cJSON_AddStringToObject(it, "signed_value", s->signed_value);
+        cJSON_AddStringToObject(it, "tx_hash", s->tx_hash);
+        cJSON_AddStringToObject(it, "created_at", s->created_at);
+        cJSON_AddStringToObject(it, "request_id", s->request_id);
+        cJSON *req = cJSON_Parse(s->transaction);
+        if (req != NULL) cJSON_AddItemToObject(it, "request", req);
+        cJSON_AddItemToArray(arr, it);
+    }
+    cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
+    nw_signed_value_page_free(&page);
+    api_json(rq, rs, 200, o);
+}

@@ -1,0 +1,98 @@
+/*
+ * api_internal.h - shared pieces of the host API (src/host/api_*.c, http.c):
+ * the per-request state, the response being built and small helpers.
+ * Trust boundary: network-facing, host side.
+ */
+#ifndef NITROWALLET_API_INTERNAL_H
+#define NITROWALLET_API_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "nitrowallet/auth.h"
+#include "nitrowallet/buf.h"
+#include "nitrowallet/host.h"
+#include "nitrowallet/storage.h"
+
+#define API_REQUEST_ID_LEN 36 /* "req-" + 32 hex */
+
+struct api_metrics;
+
+struct nw_host {
+    struct MHD_Daemon *daemon;
+    struct nw_host_config cfg;
+    char *cert_pem, *key_pem;
+    unsigned port;
+    struct api_metrics *metrics;
+};
+
+struct api_req {
+    struct nw_host *host;
+    struct MHD_Connection *conn;
+    const char *method;
+    char path[512];
+    struct nw_buf body;
+    int too_large;
+    int path_too_long;
+    char request_id[API_REQUEST_ID_LEN + 1];
+    struct nw_auth_principal who;
+    long long start_us;
+    const char *endpoint; /* metrics label */
+};
+
+struct api_resp {
+    int status;
+    char *body; /* malloc'd JSON (or text for /metrics) */
+    const char *content_type;
+};
+
+/* {"error":{"code","message","request_id"}} with `status`.  Always returns 0. */
+int api_error(struct api_req *rq, struct api_resp *rs, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* An error from an enum nw_err (status from nw_err_http_status, code from its name). */
+int api_fail(struct api_req *rq, struct api_resp *rs, const struct nw_error *err);
+
+/* Print `obj` (consumed) as the response body with `status`.  Returns 1, or 0 on NOMEM (500 set). */
+int api_json(struct api_req *rq, struct api_resp *rs, int status, cJSON *obj);
+
+/* Check content type, parse the body strictly and allow only `allowed` keys.
+ * 1 and *obj set on success; 0 with the error response set. */
+int api_body(struct api_req *rq, struct api_resp *rs, const char *const *allowed, cJSON **obj);
+
+/* 1 if the principal may do `action` (on `account`); else 403 set and 0. */
+int api_allowed(struct api_req *rq, struct api_resp *rs, enum nw_auth_action action, const char *account);
+
+/* Query argument or NULL. */
+const char *api_query(struct api_req *rq, const char *key);
+
+/* Pagination arguments: limit (1..100, default 50) and cursor.  0 with 400 set on error. */
+int api_page_args(struct api_req *rq, struct api_resp *rs, size_t *limit, const char **cursor);
+
+/* Dispatch one complete request (api_route.c). */
+void api_route(struct api_req *rq, struct api_resp *rs);
+
+/* Route handlers (api_accounts.c, api_sign.c). */
+void api_accounts_create(struct api_req *rq, struct api_resp *rs);
+void api_accounts_list(struct api_req *rq, struct api_resp *rs);
+void api_accounts_get(struct api_req *rq, struct api_resp *rs, const char *name);
+void api_signatures_list(struct api_req *rq, struct api_resp *rs, const char *name);
+void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const char *kind);
+void api_health(struct api_req *rq, struct api_resp *rs, int ready);
+void api_attestation(struct api_req *rq, struct api_resp *rs);
+
+/* Idempotency (api_idem.c): 1 when a stored response was replayed (or refused). */
+int api_idem_lookup(struct api_req *rq, struct api_resp *rs, char key[NW_STORAGE_IDEM_KEY_MAX + 1],
+                    char fp[NW_STORAGE_FINGERPRINT_MAX + 1]);
+void api_idem_store(struct api_req *rq, const struct api_resp *rs, const char *key, const char *fp);
+
+/* Metrics (api_metrics.c). */
+struct api_metrics *api_metrics_new(void);
+void api_metrics_free(struct api_metrics *m);
+void api_metrics_observe(struct api_metrics *m, const char *endpoint, int status, long long micros);
+void api_metrics_render(struct api_req *rq, struct api_resp *rs);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * api_metrics.c - GET /metrics of the host API, Prometheus text exposition
+ * format 0.0.4: requests by endpoint and status, a latency histogram by
+ * endpoint, and the enclave pool's call counters.
+ *
+ * Trust boundary: network-facing, unauthenticated (nothing secret: labels
+ * are fixed endpoint names and status codes, never account names or ids).
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+#include "nitrowallet/enclave_pool.h"
+
+#define M_ENDPOINTS 16
+#define M_STATUSES 24
+static const double buckets_s[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define M_BUCKETS (sizeof(buckets_s) / sizeof(buckets_s[0]))
+
+struct m_endpoint {
+    const char *name;
+    int statuses[M_STATUSES];
+    unsigned long long counts[M_STATUSES];
+    unsigned long long bucket[M_BUCKETS];
+    unsigned long long n;
+    double sum_s;
+};
+
+struct api_metrics {
+    pthread_mutex_t mu;
+    struct m_endpoint ep[M_ENDPOINTS];
+};
+
+struct api_metrics *api_metrics_new(void)
+{
+    struct api_metrics *m = calloc(1, sizeof(*m));
+    if (m != NULL) pthread_mutex_init(&m->mu, NULL);
+    return m;
+}
+
+void api_metrics_free(struct api_metrics *m)
+{
+    if (m == NULL) return;
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+void api_metrics_observe(struct api_metrics *m, const char *endpoint, int status, long long micros)
+{
+    if (m == NULL || endpoint == NULL) return;
+    pthread_mutex_lock(&m->mu);
+    struct m_endpoint *e = NULL;
+    for (size_t i = 0; i < M_ENDPOINTS && e == NULL; i++) {
+        if (m->ep[i].name == NULL) m->ep[i].name = endpoint; /* labels are static strings */
+        if (strcmp(m->ep[i].name, endpoint) == 0) e = &m->ep[i];
+    }
+    if (e != NULL) {
+        double s = (double)micros / 1e6;
+        for (size_t i = 0; i < M_STATUSES; i++) {
+            if (e->statuses[i] == 0) e->statuses[i] = status;
+            if (e->statuses[i] == status) {
+                e->counts[i]++;
+                break;
+            }
+        }
+        for (size_t b = 0; b < M_BUCKETS; b++)
+            if (s <= buckets_s[b]) e->bucket[b]++;
+        e->n++;
+        e->sum_s += s;
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+static int out_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int out_printf(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vfprintf(f, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+static void render_endpoints(struct api_metrics *m, FILE *f)
+{
+    out_printf(f, "# TYPE nitrowallet_http_requests_total counter\n");
+    for (size_t i = 0; i < M_ENDPOINTS && m->ep[i].name; i++)
+        for (size_t j = 0; j < M_STATUSES && m->ep[i].statuses[j]; j++)
+            out_printf(f, "nitrowallet_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", m->ep[i].name,
+                       m->ep[i].statuses[j], m->ep[i].counts[j]);
+    out_printf(f, "# TYPE nitrowallet_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i < M_ENDPOINTS && m->ep[i].name; i++) {
+        const struct m_endpoint *e = &m->ep[i];
+        for (size_t b = 0; b < M_BUCKETS; b++)
+            out_printf(f, "nitrowallet_http_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
+                       e->name, buckets_s[b], e->bucket[b]);
+        out_printf(f, "nitrowallet_http_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n",
+                   e->name, e->n);
+        out_printf(f, "nitrowallet_http_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n", e->name, e->sum_s);
+        out_printf(f, "nitrowallet_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n", e->name, e->n);
+    }
+}
+
+void api_metrics_render(struct api_req *rq, struct api_resp *rs)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct nw_enclave_pool_stats st;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL) {
+        api_error(rq, rs, 500, "NOMEM", "out of memory");
+        return;
+    }
+    nw_enclave_pool_stats(rq->host->cfg.pool, &st);
+    pthread_mutex_lock(&rq->host->metrics->mu);
+    render_endpoints(rq->host->metrics, f);
+    pthread_mutex_unlock(&rq->host->metrics->mu);
+    out_printf(f, "# TYPE nitrowallet_enclave_calls_total counter\nnitrowallet_enclave_calls_total %llu\n", st.calls);
+    out_printf(f, "# TYPE nitrowallet_enclave_call_failures_total counter\nnitrowallet_enclave_call_failures_total %llu\n",
+               st.failures);
+    out_printf(f, "# TYPE nitrowallet_enclave_failovers_total counter\nnitrowallet_enclave_failovers_total %llu\n",
+               st.failovers);
+    if (fclose(f) != 0 || text == NULL) {
+        free(text);
+        api_error(rq, rs, 500, "NOMEM", "out of memory");
+        return;
+    }
+    free(rs->body);
+    rs->body = text;
+    rs->status = 200;
+    rs->content_type = "text/plain; version=0.0.4";
+}

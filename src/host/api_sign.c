@@ -1,0 +1,135 @@
+/*
+ * api_sign.c - POST /v1/accounts/{name}/sign/{transaction,message,
+ * typed-data,digest}: the stored account is sent with the request to the
+ * enclave (docs/protocol.md sign_*), and the signature is written to the
+ * audit trail (SignedValueTable) BEFORE it is returned; if recording fails
+ * the client gets a 500 and no signature.
+ *
+ * Trust boundary: network-facing.  The host never sees a key; the enclave
+ * re-checks the sealed account and enforces the sealed policy.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+#include "nitrowallet/enclave_pool.h"
+#include "nitrowallet/json.h"
+
+struct sign_kind {
+    const char *path;   /* URL segment */
+    const char *op;     /* enclave operation */
+    const char *record; /* SignedValueTable Kind */
+    const char *const *allowed;
+    const char *value;  /* result field recorded as SignedValue */
+};
+
+static const char *const tx_keys[] = {"transaction", NULL};
+static const char *const msg_keys[] = {"message", "message_hex", NULL};
+static const char *const typed_keys[] = {"typed_data", NULL};
+static const char *const digest_keys[] = {"digest", NULL};
+
+static const struct sign_kind kinds[] = {
+    {"transaction", "sign_transaction", "transaction", tx_keys, "raw_transaction"},
+    {"message", "sign_message", "message", msg_keys, "signature"},
+    {"typed-data", "sign_typed_data", "typed_data", typed_keys, "signature"},
+    {"digest", "sign_digest", "digest", digest_keys, "signature"},
+};
+
+static const struct sign_kind *find_kind(const char *path)
+{
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strcmp(kinds[i].path, path) == 0) return &kinds[i];
+    return NULL;
+}
+
+/* The `account` param from the stored record. */
+static cJSON *account_param(const struct nw_account_record *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *policy = cJSON_Parse(a->policy);
+    if (o == NULL || policy == NULL) {
+        cJSON_Delete(o);
+        cJSON_Delete(policy);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "name", a->name);
+    cJSON_AddStringToObject(o, "address", a->address);
+    cJSON_AddStringToObject(o, "kms_key_id", a->kms_key_id);
+    cJSON_AddStringToObject(o, "encrypted_private_key", a->encrypted_private_key);
+    cJSON_AddStringToObject(o, "encrypted_data_key", a->encrypted_data_key);
+    cJSON_AddItemToObject(o, "policy", policy);
+    return o;
+}
+
+static int record(struct api_req *rq, struct api_resp *rs, const struct sign_kind *k, const char *name,
+                  const cJSON *res, char **payload)
+{
+    struct nw_error err = {0};
+    char created[NW_STORAGE_TIME_LEN + 1];
+    const cJSON *v = nw_json_get(res, k->value), *h = nw_json_get(res, "transaction_hash");
+    if (!cJSON_IsString(v) || (strcmp(k->record, "transaction") == 0 && !cJSON_IsString(h)))
+        return api_error(rq, rs, 500, "INTERNAL", "enclave reply lacks %s", k->value);
+    struct nw_signed_value_record rec = {
+        .name = (char *)name,
+        .kind = (char *)k->record,
+        .transaction = *payload,
+        .signed_value = v->valuestring,
+        .tx_hash = cJSON_IsString(h) ? h->valuestring : (char *)"",
+        .created_at = created,
+        .request_id = rq->request_id,
+    };
+    if (nw_storage_timestamp(created, &err) != NW_OK ||
+        nw_storage_record_signed_value(rq->host->cfg.storage, &rec, &err) != NW_OK) {
+        nw_error_prefix(&err, "recording the signature failed; it is not returned");
+        return api_error(rq, rs, 500, "AUDIT_FAILED", "%s", err.msg);
+    }
+    return 1;
+}
+
+void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const char *kind)
+{
+    const struct sign_kind *k = find_kind(kind);
+    struct nw_account_record acct = {0};
+    struct nw_error err = {0};
+    cJSON *body = NULL, *params = NULL, *res = NULL, *ap = NULL;
+    char *payload = NULL;
+    int found = 0;
+    if (k == NULL) {
+        api_error(rq, rs, 404, "NOT_FOUND", "no such signing endpoint");
+        return;
+    }
+    if (!api_allowed(rq, rs, NW_AUTH_SIGN, name) || !api_body(rq, rs, k->allowed, &body)) goto out;
+    if (nw_storage_get_account(rq->host->cfg.storage, name, &acct, &found, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        goto out;
+    }
+    if (!found) {
+        api_error(rq, rs, 404, "NOT_FOUND", "no account '%s'", name);
+        goto out;
+    }
+    params = cJSON_Duplicate(body, 1);
+    ap = account_param(&acct);
+    payload = malloc(rq->body.len + 1);
+    if (params == NULL || ap == NULL || payload == NULL) {
+        api_error(rq, rs, 500, "NOMEM", "out of memory");
+        goto out;
+    }
+    memcpy(payload, rq->body.data, rq->body.len);
+    payload[rq->body.len] = '\0';
+    cJSON_AddItemToObject(params, "account", ap);
+    ap = NULL;
+    if (nw_enclave_pool_call(rq->host->cfg.pool, k->op, params, 1, &res, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        goto out;
+    }
+    if (!record(rq, rs, k, name, res, &payload)) goto out;
+    api_json(rq, rs, 200, res);
+    res = NULL;
+out:
+    nw_account_record_clear(&acct);
+    cJSON_Delete(body);
+    cJSON_Delete(params);
+    cJSON_Delete(res);
+    cJSON_Delete(ap);
+    free(payload);
+}

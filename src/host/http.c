@@ -1,0 +1,238 @@
+/*
+ * http.c - the HTTP(S) server of nitrowallet-host on libmicrohttpd: one
+ * thread per connection, TLS from PEM files (plain HTTP only when asked),
+ * bounded request bodies, a request id per request (X-Request-Id), JSON
+ * responses and a log line per request.
+ *
+ * Keep-alive (docs/platform-notes): the first access-handler call only sets
+ * *con_cls; the response is queued on a later call, so MHD keeps the
+ * connection open.
+ *
+ * Trust boundary: network-facing.  Log lines carry the request id, method,
+ * endpoint label, status and token id: never a token, body or credential.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "api_internal.h"
+#include "nitrowallet/hex.h"
+#include "nitrowallet/secret.h"
+
+#define PEM_MAX (256 * 1024)
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct api_req *req_new(struct nw_host *h, struct MHD_Connection *conn, const char *url, const char *method)
+{
+    uint8_t rnd[16];
+    char hex[NW_HEX_SIZE(16)];
+    struct api_req *rq = calloc(1, sizeof(*rq));
+    if (rq == NULL) return NULL;
+    rq->host = h;
+    rq->conn = conn;
+    rq->method = method;
+    rq->start_us = now_us();
+    nw_buf_init(&rq->body, h->cfg.body_max);
+    size_t n = strlen(url);
+    if (n >= sizeof(rq->path)) rq->path_too_long = 1;
+    else memcpy(rq->path, url, n + 1);
+    if (nw_random(rnd, sizeof(rnd)) != NW_OK || nw_hex_encode(hex, sizeof(hex), rnd, sizeof(rnd)) != NW_OK) {
+        free(rq);
+        return NULL;
+    }
+    snprintf(rq->request_id, sizeof(rq->request_id), "req-%s", hex + 2);
+    return rq;
+}
+
+static enum MHD_Result send_resp(struct api_req *rq, struct api_resp *rs)
+{
+    if (rs->body == NULL) api_error(rq, rs, 500, "INTERNAL", "no response");
+    if (rs->body == NULL) return MHD_NO;
+    size_t len = strlen(rs->body);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, rs->body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(rs->body);
+        return MHD_NO;
+    }
+    rs->body = NULL;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type ? rs->content_type : "application/json");
+    MHD_add_response_header(r, "X-Request-Id", rq->request_id);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (rs->status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    long long us = now_us() - rq->start_us;
+    api_metrics_observe(rq->host->metrics, rq->endpoint, rs->status, us);
+    fprintf(stderr, "nitrowallet-host: %s %s %s %d token=%s %lldms\n", rq->request_id, rq->method,
+            rq->endpoint ? rq->endpoint : "other", rs->status, rq->who.id ? rq->who.id : "-", us / 1000);
+    return ret;
+}
+
+/* 1 if a Content-Length header announces more than `max` bytes. */
+static int announced_too_large(struct MHD_Connection *conn, size_t max)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    size_t v = 0;
+    if (cl == NULL) return 0;
+    for (; *cl >= '0' && *cl <= '9'; cl++) {
+        if (v > max) return 1;
+        v = v * 10 + (size_t)(*cl - '0');
+    }
+    return v > max;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct api_req *rq = *con_cls;
+    if (rq == NULL) {
+        rq = req_new(cls, conn, url, method);
+        if (rq == NULL) return MHD_NO;
+        *con_cls = rq;
+        if (!announced_too_large(conn, rq->host->cfg.body_max)) return MHD_YES;
+        /* refuse before reading the body (MHD then closes the connection) */
+        struct api_resp early = {0};
+        rq->endpoint = "other";
+        api_error(rq, &early, 413, "TOO_LARGE", "request body exceeds %zu bytes", rq->host->cfg.body_max);
+        return send_resp(rq, &early);
+    }
+    if (*upload_size > 0) {
+        if (!rq->too_large && nw_buf_append(&rq->body, upload, *upload_size) != NW_OK) {
+            rq->too_large = 1;
+            nw_buf_free(&rq->body);
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    struct api_resp rs = {0};
+    if (rq->too_large && (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)) {
+        rq->endpoint = "other";
+        api_error(rq, &rs, 413, "TOO_LARGE", "request body exceeds %zu bytes", rq->host->cfg.body_max);
+    } else {
+        api_route(rq, &rs);
+    }
+    return send_resp(rq, &rs);
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode code)
+{
+    (void)cls;
+    (void)conn;
+    (void)code;
+    struct api_req *rq = *con_cls;
+    if (rq == NULL) return;
+    nw_buf_free(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static enum nw_err read_pem(char **out, const char *path, struct nw_error *err)
+{
+    enum nw_err rc = NW_OK;
+    struct nw_buf b;
+    char chunk[4096];
+    FILE *f = fopen(path, "rb");
+    nw_buf_init(&b, PEM_MAX);
+    *out = NULL;
+    if (f == NULL) return nw_fail(err, NW_ERR_BAD_REQUEST, "cannot open %s", path);
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) NW_GUARD(nw_buf_append(&b, chunk, n));
+    NW_GUARD(nw_buf_append_byte(&b, 0));
+    *out = malloc(b.len);
+    if (*out == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "pem"));
+    memcpy(*out, b.data, b.len);
+out:
+    if (rc != NW_OK && err != NULL && err->msg[0] == '\0') nw_fail(err, rc, "%s: too large", path);
+    fclose(f);
+    nw_buf_free(&b);
+    return rc;
+}
+
+static enum nw_err parse_listen(struct sockaddr_in *sa, const char *listen, struct nw_error *err)
+{
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) || colon[1] == '\0' || strlen(colon + 1) > 5)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "--listen: want IPv4:PORT");
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    unsigned port = 0;
+    for (const char *c = colon + 1; *c; c++) {
+        if (*c < '0' || *c > '9') return nw_fail(err, NW_ERR_BAD_REQUEST, "--listen: bad port");
+        port = port * 10 + (unsigned)(*c - '0');
+    }
+    if (port > 65535 || inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "--listen: want IPv4:PORT");
+    sa->sin_port = htons((uint16_t)port);
+    return NW_OK;
+}
+
+enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg, struct nw_error *err)
+{
+    enum nw_err rc = NW_OK;
+    struct sockaddr_in sa;
+    struct nw_host *h = calloc(1, sizeof(*h));
+    *out = NULL;
+    if (h == NULL) return nw_fail(err, NW_ERR_NOMEM, "host");
+    h->cfg = *cfg;
+    if (h->cfg.body_max == 0) h->cfg.body_max = NW_HOST_DEFAULT_BODY_MAX;
+    if (h->cfg.body_max > NW_HOST_MAX_BODY_MAX) NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "body limit too large"));
+    if (h->cfg.listen == NULL) h->cfg.listen = NW_HOST_DEFAULT_LISTEN;
+    NW_GUARD(parse_listen(&sa, h->cfg.listen, err));
+    h->metrics = api_metrics_new();
+    if (h->metrics == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "metrics"));
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    if (!cfg->insecure_http) {
+        if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
+            NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "TLS needs --tls-cert and --tls-key (or --insecure-http)"));
+        NW_GUARD(read_pem(&h->cert_pem, cfg->tls_cert, err));
+        NW_GUARD(read_pem(&h->key_pem, cfg->tls_key, err));
+        h->daemon = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                                     MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
+                                     MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_END);
+    } else {
+        h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                                     MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_END);
+    }
+    if (h->daemon == NULL) NW_GUARD(nw_fail(err, NW_ERR_UNAVAILABLE, "cannot listen on %s", h->cfg.listen));
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : ntohs(sa.sin_port);
+    *out = h;
+    h = NULL;
+out:
+    nw_host_stop(h);
+    return rc;
+}
+
+unsigned nw_host_port(const struct nw_host *h)
+{
+    return h->port;
+}
+
+void nw_host_stop(struct nw_host *h)
+{
+    if (h == NULL) return;
+    if (h->daemon != NULL) MHD_stop_daemon(h->daemon);
+    api_metrics_free(h->metrics);
+    if (h->key_pem != NULL) {
+        nw_wipe(h->key_pem, strlen(h->key_pem));
+        free(h->key_pem);
+    }
+    free(h->cert_pem);
+    free(h);
+}

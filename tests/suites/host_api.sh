@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# host_api.sh BUILD_DIR - nitrowallet-host end to end over HTTP(S) with curl:
+# nitrowallet-kms (key policy pinning the enclave's PCR0, as in
+# enclave_protocol.sh), nitrowallet-enclave --dev (emulated NSM), and
+# nitrowallet-host on SQLite in a temporary directory.  Signatures are
+# checked with ethers v6 (tests/oracle/verify_signed.mjs); the database is
+# inspected with /usr/bin/python3's sqlite3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=${1:-build}
+ENCLAVE=$B/bin/nitrowallet-enclave
+KMS=$B/bin/nitrowallet-kms
+HOST=$B/bin/nitrowallet-host
+E2E=$B/tests/kms_e2e
+ORACLE=tests/oracle/verify_signed.mjs
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do
+    if kill "$p" 2>/dev/null; then wait "$p" 2>/dev/null || true; fi
+  done
+  if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in kms enclave enclave2 host host2 host3 host4; do echo "--- $f log"; tail -n 30 "$tmp/$f.log" 2>/dev/null; done
+  exit 1
+}
+pass() { echo "ok: $*"; }
+wait_for() { # FILE PATTERN
+  for _ in $(seq 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+py() { /usr/bin/python3 "$@"; }
+jget() { # FILE EXPR: print a field of a JSON file (python expression on j)
+  py -c 'import json,sys; j=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
+}
+
+[ -d tests/oracle/node_modules/ethers ] || fail "ethers missing: run scripts/bootstrap.sh"
+export AWS_ACCESS_KEY_ID=AKIDNITROWALLETHOST
+export AWS_SECRET_ACCESS_KEY=host-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+export NITROWALLET_HOME=$tmp/home
+mkdir -p "$NITROWALLET_HOME"
+nsm=$tmp/nsm
+"$E2E" init "$nsm" >/dev/null || fail "emulated NSM init"
+
+"$KMS" --state "$tmp/kms" --listen 127.0.0.1:0 --region us-east-1 \
+  --attestation-root "$nsm/nsm-dev-root.pem" >"$tmp/kms.log" 2>&1 &
+pids+=($!)
+wait_for "$tmp/kms.log" 'listening on https://' || fail "nitrowallet-kms did not start"
+url=$(grep -o 'https://127.0.0.1:[0-9]*' "$tmp/kms.log" | head -n1)
+port=${url##*:}
+export AWS_CA_BUNDLE=$tmp/kms/ca.pem
+aws() { /usr/bin/aws --endpoint-url "$url" --output json "$@"; }
+key=$(aws kms create-key --description host-api |
+  py -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+pcr0=$(sha384sum "$ENCLAVE" | cut -d' ' -f1)
+aws kms put-key-policy --key-id "$key" --policy-name default --policy "$(cat <<JSON
+{"Version":"2012-10-17","Statement":[
+ {"Sid":"admin","Effect":"Allow","Principal":{"AWS":"*"},
+  "Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:PutKeyPolicy"],"Resource":"*"},
+ {"Sid":"enclave","Effect":"Allow","Principal":{"AWS":"*"},
+  "Action":["kms:GenerateDataKey","kms:Decrypt"],"Resource":"*",
+  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"$pcr0"}}}]}
+JSON
+)" || fail "put-key-policy"
+pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
+
+start_enclave() {
+  "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$tmp/e.sock" \
+    --kms-connect "tcp:127.0.0.1:$port" --kms-ca "$tmp/kms/ca.pem" --kms-region us-east-1 --workers 2 \
+    >>"$tmp/enclave.log" 2>&1 &
+  enclave_pid=$!
+  pids+=($enclave_pid)
+  for _ in $(seq 150); do [ -S "$tmp/e.sock" ] && return 0; sleep 0.1; done
+  fail "enclave did not start"
+}
+start_enclave
+
+# Tokens: admin, signer (all accounts), signer limited to "other-acct".
+py - "$tmp" <<'PY'
+import base64, hashlib, json, os, sys
+d = sys.argv[1]
+cfg = []
+for tid, role, accts in (("ops", "admin", None), ("pay", "signer", None), ("narrow", "signer", ["other-acct"])):
+    tok = "nwt_" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    open(os.path.join(d, tid + ".token"), "w").write(tok)
+    e = {"id": tid, "role": role, "sha256": hashlib.sha256(tok.encode()).hexdigest()}
+    if accts: e["accounts"] = accts
+    cfg.append(e)
+json.dump(cfg, open(os.path.join(d, "tokens.json"), "w"))
+PY
+ADMIN=$(cat "$tmp/ops.token")
+SIGNER=$(cat "$tmp/pay.token")
+NARROW=$(cat "$tmp/narrow.token")
+DB=$tmp/host.db
+
+start_host() { # LOG ARGS...
+  local log=$1
+  shift
+  "$HOST" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$DB" --tokens "$tmp/tokens.json" \
+    --kms-key-id "$key" "$@" >"$tmp/$log.log" 2>&1 &
+  host_pid=$!
+  pids+=($host_pid)
+  wait_for "$tmp/$log.log" 'nitrowallet-host: listening on' || fail "host did not start"
+  H=$(grep -o 'https\?://127.0.0.1:[0-9]*' "$tmp/$log.log" | head -n1)
+}
+start_host host --insecure-http
+pass "ready line: $(grep listening "$tmp/host.log")"
+
+CURL_EXTRA=()
+req() { # METHOD PATH TOKEN [BODY [HEADER...]] -> status; body in $tmp/r.json, headers in $tmp/r.hdr
+  local m=$1 p=$2 t=$3 body=${4-} args=()
+  shift 3
+  [ $# -gt 0 ] && shift
+  [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
+  if [ -n "$body" ]; then
+    printf '%s' "$body" >"$tmp/body"
+    args+=(-H 'Content-Type: application/json' --data-binary "@$tmp/body")
+  fi
+  for h in "$@"; do args+=(-H "$h"); done
+  curl -sS --max-time 20 "${CURL_EXTRA[@]}" -X "$m" -o "$tmp/r.json" -D "$tmp/r.hdr" -w '%{http_code}' \
+    "${args[@]}" "$H$p"
+}
+expect() { # STATUS CODE WHAT -- checks $tmp/r.json
+  local got
+  got=$(cat "$tmp/status")
+  [ "$got" = "$1" ] || fail "$3: status $got, want $1: $(cat "$tmp/r.json")"
+  if [ -n "$2" ]; then
+    [ "$(jget "$tmp/r.json" 'j["error"]["code"]')" = "$2" ] || fail "$3: $(cat "$tmp/r.json")"
+    rid=$(jget "$tmp/r.json" 'j["error"]["request_id"]')
+    grep -qi "^x-request-id: $rid" "$tmp/r.hdr" || fail "$3: X-Request-Id does not match the body's request_id"
+  fi
+  pass "$3 -> $1 $(head -c 160 "$tmp/r.json")"
+}
+call() { req "$@" >"$tmp/status" || echo 000 >"$tmp/status"; }
+rows() { py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$DB"; }
+
+call GET /healthz ""
+expect 200 "" "GET /healthz"
+call GET /readyz ""
+expect 200 "" "GET /readyz with the enclave up"
+
+# --- authentication -----------------------------------------------------------
+call GET /v1/accounts ""
+expect 401 UNAUTHORIZED "no token"
+grep -qi '^www-authenticate: Bearer' "$tmp/r.hdr" || fail "401 without WWW-Authenticate"
+call GET /v1/accounts "nwt_wrongwrongwrongwrongwrongwrongwrongwrong123"
+expect 401 UNAUTHORIZED "wrong token"
+call GET /v1/accounts "$SIGNER"
+expect 403 FORBIDDEN "signer lists accounts"
+call POST /v1/accounts "$SIGNER" '{"name":"x"}'
+expect 403 FORBIDDEN "signer creates an account"
+
+# --- accounts -----------------------------------------------------------------
+call POST /v1/accounts "$ADMIN" '{"name":"hot-1"}'
+expect 201 "" "create hot-1"
+ADDR=$(jget "$tmp/r.json" 'j["address"]')
+[ "$(jget "$tmp/r.json" 'sorted(j)')" = '["address", "created_at", "kms_key_id", "name"]' ] || fail "create body fields"
+call POST /v1/accounts "$ADMIN" '{"name":"hot-1"}'
+expect 409 CONFLICT "create hot-1 again"
+call POST /v1/accounts "$ADMIN" '{"name":"other-acct","allow_digest":true}'
+expect 201 "" "create other-acct (allow_digest)"
+call POST /v1/accounts "$ADMIN" '{}'
+expect 201 "" "create with a generated name"
+jget "$tmp/r.json" 'j["name"]' | grep -Eq '^acct-[0-9a-f]{16}$' || fail "generated name"
+call GET "/v1/accounts?limit=2" "$ADMIN"
+expect 200 "" "list page 1"
+[ "$(jget "$tmp/r.json" 'len(j["accounts"])')" = 2 ] || fail "page size"
+cur=$(jget "$tmp/r.json" 'j["next_cursor"]')
+call GET "/v1/accounts?limit=2&cursor=$cur" "$ADMIN"
+expect 200 "" "list page 2"
+[ "$(jget "$tmp/r.json" 'len(j["accounts"])')" = 1 ] || fail "page 2 size"
+call GET /v1/accounts/hot-1 "$ADMIN"
+expect 200 "" "get hot-1"
+[ "$(jget "$tmp/r.json" 'j["address"]')" = "$ADDR" ] || fail "get address"
+call GET /v1/accounts/nope "$ADMIN"
+expect 404 NOT_FOUND "unknown account"
+
+# --- signing ------------------------------------------------------------------
+tx='{"transaction":{"type":2,"chainId":31337,"nonce":0,"gas":21000,"maxFeePerGas":"0x77359400","maxPriorityFeePerGas":"0x3b9aca00","to":"0x1111111111111111111111111111111111111111","value":"0xde0b6b3a7640000","data":"0x"}}'
+call POST /v1/accounts/hot-1/sign/transaction "$SIGNER" "$tx"
+expect 200 "" "sign an EIP-1559 transaction"
+raw=$(jget "$tmp/r.json" 'j["raw_transaction"]')
+txhash=$(jget "$tmp/r.json" 'j["transaction_hash"]')
+[ "$(jget "$tmp/r.json" 'sorted(j["signature"])')" = '["r", "s", "v", "y_parity"]' ] || fail "signature fields"
+[ "$(jget "$tmp/r.json" 'j["from"]')" = "$ADDR" ] || fail "from"
+got=$(printf '{"kind":"tx","raw":"%s"}\n{"kind":"txhash","raw":"%s"}\n' "$raw" "$raw" | node "$ORACLE")
+[ "$got" = "$ADDR
+$txhash" ] || fail "ethers: $got"
+pass "ethers recovers $ADDR from the raw transaction and computes the same hash"
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":"hello nitrowallet"}'
+expect 200 "" "sign a message"
+sig=$(jget "$tmp/r.json" 'j["signature"]')
+got=$(printf '{"kind":"message","text":"hello nitrowallet","signature":"%s"}\n' "$sig" | node "$ORACLE")
+[ "$got" = "$ADDR" ] || fail "ethers message: $got"
+pass "ethers verifyMessage recovers $ADDR"
+call POST /v1/accounts/hot-1/sign/message "$NARROW" '{"message":"x"}'
+expect 403 FORBIDDEN "signer limited to other-acct signs with hot-1"
+call POST /v1/accounts/hot-1/sign/digest "$SIGNER" "{\"digest\":\"0x$(printf 'ab%.0s' $(seq 32))\"}"
+expect 403 POLICY_DENIED "sign/digest on an account without allow_digest"
+call POST /v1/accounts/other-acct/sign/digest "$NARROW" "{\"digest\":\"0x$(printf 'ab%.0s' $(seq 32))\"}"
+expect 200 "" "sign/digest on other-acct (allow_digest) by its narrow signer"
+
+td='{"typed_data":{"types":{"EIP712Domain":[{"name":"name","type":"string"},{"name":"chainId","type":"uint256"}],"Mail":[{"name":"to","type":"address"},{"name":"contents","type":"string"}]},"primaryType":"Mail","domain":{"name":"Ether Mail","chainId":1},"message":{"to":"0x2222222222222222222222222222222222222222","contents":"hi"}}}'
+call POST /v1/accounts/hot-1/sign/typed-data "$SIGNER" "$td"
+expect 200 "" "sign EIP-712 typed data"
+sig=$(jget "$tmp/r.json" 'j["signature"]')
+got=$(py -c 'import json,sys; print(json.dumps({"kind":"typed","typed_data":json.loads(sys.argv[1])["typed_data"],"signature":sys.argv[2]}))' "$td" "$sig" | node "$ORACLE")
+[ "$got" = "$ADDR" ] || fail "ethers typed data: $got"
+pass "ethers verifyTypedData recovers $ADDR"
+call GET "/v1/attestation?nonce=0x0102030405" "$ADMIN"
+expect 200 "" "GET /v1/attestation"
+jget "$tmp/r.json" 'j["document"]' | base64 -d >/dev/null || fail "attestation document is not base64"
+call GET "/v1/attestation" "$ADMIN"
+expect 400 BAD_REQUEST "attestation without a nonce"
+
+# --- concurrency: 16 signing requests, 8 at a time, through the pool -----------------
+before=$(py -c 'import sys; print(eval(sys.argv[1])[1])' "$(rows)")
+seq 1 16 | xargs -P 8 -I{} curl -sS --max-time 30 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $SIGNER" \
+  -H 'Content-Type: application/json' --data-binary '{"message":"parallel {}"}' "$H/v1/accounts/hot-1/sign/message" >"$tmp/par"
+[ "$(sort -u "$tmp/par")" = 200 ] && [ "$(wc -l <"$tmp/par")" = 16 ] || fail "parallel: $(sort "$tmp/par" | uniq -c)"
+after=$(py -c 'import sys; print(eval(sys.argv[1])[1])' "$(rows)")
+[ $((after - before)) = 16 ] || fail "parallel: $((after - before)) recorded"
+pass "16 concurrent signing requests (8 at a time): all 200, 16 audit records"
+
+# --- bad input: 4xx and nothing stored ------------------------------------------
+before=$(rows)
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":'
+expect 400 BAD_REQUEST "malformed JSON"
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":"a","extra":1}'
+expect 400 BAD_REQUEST "unknown field"
+grep -q extra "$tmp/r.json" || fail "the unknown field is not named"
+call POST /v1/accounts "$ADMIN" '{"name":5}'
+expect 400 BAD_REQUEST "name of the wrong type"
+call POST /v1/accounts/hot-1/sign/transaction "$SIGNER" '{"transaction":{"chainId":1}}'
+expect 400 BAD_REQUEST "invalid transaction"
+big=$(py -c 'print("{\"message\":\"" + "a" * 70000 + "\"}")')
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" "$big"
+expect 413 TOO_LARGE "body over 64 KiB"
+head -c 5000000 /dev/zero | tr '\0' a >"$tmp/huge"
+t0=$(date +%s%N)
+curl -sS --max-time 20 -o "$tmp/r.json" -D "$tmp/r.hdr" -w '%{http_code}' -H "Authorization: Bearer $SIGNER" \
+  -H 'Content-Type: application/json' --data-binary "@$tmp/huge" "$H/v1/accounts/hot-1/sign/message" >"$tmp/status" || true
+expect 413 TOO_LARGE "5 MB body announced by Content-Length (refused in $((($(date +%s%N) - t0) / 1000000)) ms)"
+printf '%s' "$big" >"$tmp/body"
+curl -sS --max-time 20 -o "$tmp/r.json" -D "$tmp/r.hdr" -w '%{http_code}' -H "Authorization: Bearer $SIGNER" \
+  -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary "@$tmp/body" \
+  "$H/v1/accounts/hot-1/sign/message" >"$tmp/status"
+expect 413 TOO_LARGE "chunked body over 64 KiB (no Content-Length)"
+printf '%s' '{"message":"a"}' >"$tmp/body"
+curl -sS -o "$tmp/r.json" -D "$tmp/r.hdr" -w '%{http_code}' -H "Authorization: Bearer $SIGNER" \
+  -H 'Content-Type: text/plain' --data-binary "@$tmp/body" "$H/v1/accounts/hot-1/sign/message" >"$tmp/status"
+expect 415 UNSUPPORTED_MEDIA_TYPE "text/plain body"
+call POST /v1/accounts/nope/sign/message "$SIGNER" '{"message":"a"}'
+expect 404 NOT_FOUND "sign with an unknown account"
+[ "$(rows)" = "$before" ] || fail "database changed by refused requests: $before -> $(rows)"
+pass "database unchanged by the refused requests (accounts, signatures, idempotency) = $before"
+
+# --- audit trail ----------------------------------------------------------------
+call GET "/v1/accounts/hot-1/signatures?limit=100" "$ADMIN"
+expect 200 "" "audit trail of hot-1"
+[ "$(jget "$tmp/r.json" '[s["kind"] for s in j["signatures"] if not s["request"].get("message","").startswith("parallel")]')" = '["typed_data", "message", "transaction"]' ] || fail "audit kinds"
+[ "$(jget "$tmp/r.json" 'j["signatures"][-1]["signed_value"]')" = "$raw" ] || fail "audit raw tx"
+[ "$(jget "$tmp/r.json" 'j["signatures"][-1]["tx_hash"]')" = "$txhash" ] || fail "audit tx hash"
+pass "the audit trail lists the transaction (raw, hash), the message and the typed data, newest first"
+
+# --- idempotency ------------------------------------------------------------------
+before=$(rows)
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":"once"}' 'Idempotency-Key: k-1'
+expect 200 "" "sign with Idempotency-Key k-1"
+cp "$tmp/r.json" "$tmp/first.json"
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":"once"}' 'Idempotency-Key: k-1'
+expect 200 "" "retry with k-1"
+cmp -s "$tmp/first.json" "$tmp/r.json" || fail "the retry's response differs"
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":"twice"}' 'Idempotency-Key: k-1'
+expect 422 IDEMPOTENCY_MISMATCH "k-1 with another body"
+sigs_before=$(py -c 'import sys; print(eval(sys.argv[1])[1])' "$before")
+sigs_after=$(py -c 'import sys; print(eval(sys.argv[1])[1])' "$(rows)")
+[ $((sigs_after - sigs_before)) = 1 ] || fail "idempotent retry recorded $((sigs_after - sigs_before)) signatures"
+pass "same response replayed, one signature recorded"
+call POST /v1/accounts "$ADMIN" '{"name":"idem-acct"}' 'Idempotency-Key: c-1'
+expect 201 "" "create with Idempotency-Key"
+cp "$tmp/r.json" "$tmp/first.json"
+call POST /v1/accounts "$ADMIN" '{"name":"idem-acct"}' 'Idempotency-Key: c-1'
+expect 201 "" "create retried: the first 201, not 409"
+cmp -s "$tmp/first.json" "$tmp/r.json" || fail "create replay differs"
+
+# --- metrics -------------------------------------------------------------------
+call GET /metrics ""
+grep -q 'nitrowallet_http_requests_total{endpoint="sign_message",status="200"}' "$tmp/r.json" || fail "metrics: $(head -c 300 "$tmp/r.json")"
+grep -q '^nitrowallet_enclave_calls_total [1-9]' "$tmp/r.json" || fail "metrics: enclave calls"
+pass "GET /metrics: request counters by endpoint and status, latency histogram, enclave calls"
+
+# --- the enclave goes away: 503 fast; it comes back: served again ----------------
+kill "$enclave_pid"
+wait "$enclave_pid" 2>/dev/null || true
+t0=$(date +%s%N)
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":"down"}'
+t1=$(date +%s%N)
+expect 503 UNAVAILABLE "enclave killed: sign"
+grep -q 'no healthy enclave' "$tmp/r.json" || fail "503 message"
+[ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "503 took $(((t1 - t0) / 1000000)) ms"
+pass "503 in $(((t1 - t0) / 1000000)) ms"
+call GET /readyz ""
+expect 503 UNAVAILABLE "readyz with no enclave"
+start_enclave
+sleep 0.6 # past the pool's back-off
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":"back"}'
+expect 200 "" "enclave restarted: signing works again"
+
+# --- restart the host: state survives ------------------------------------------------
+kill "$host_pid"
+wait "$host_pid" 2>/dev/null || true
+grep -q 'nitrowallet-host: stopped' "$tmp/host.log" || fail "host did not stop cleanly"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null || fail "openssl"
+start_host host2 --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
+case $H in https://*) ;; *) fail "TLS host did not announce https: $H" ;; esac
+CURL_EXTRA=(--cacert "$tmp/cert.pem")
+call GET /v1/accounts "$ADMIN"
+expect 200 "" "restarted host over TLS: list accounts"
+[ "$(jget "$tmp/r.json" 'sorted(a["name"] for a in j["accounts"] if not a["name"].startswith("acct-"))')" = '["hot-1", "idem-acct", "other-acct"]' ] ||
+  fail "accounts after restart: $(cat "$tmp/r.json")"
+call GET /v1/accounts/hot-1/signatures "$SIGNER"
+expect 200 "" "audit trail after restart"
+call POST /v1/accounts/hot-1/sign/message "$SIGNER" '{"message":"tls"}'
+expect 200 "" "sign over TLS"
+CURL_EXTRA=()
+if curl -sS --max-time 5 -o /dev/null "${H/https/http}/healthz" 2>/dev/null; then fail "TLS port answered plain HTTP"; fi
+pass "plain HTTP to the TLS port is refused"
+if "$HOST" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$DB" --tokens "$tmp/tokens.json" >"$tmp/host3.log" 2>&1; then
+  fail "host started without TLS files or --insecure-http"
+fi
+pass "no TLS files and no --insecure-http: refused ($(head -c 100 "$tmp/host3.log"))"
+# --- two enclaves: one killed (SIGKILL) during a run of requests loses none -----------
+"$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$tmp/e2.sock" \
+  --kms-connect "tcp:127.0.0.1:$port" --kms-ca "$tmp/kms/ca.pem" --kms-region us-east-1 --workers 2 \
+  >"$tmp/enclave2.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 150); do [ -S "$tmp/e2.sock" ] && break; sleep 0.1; done
+kill "$host_pid"
+wait "$host_pid" 2>/dev/null || true
+start_host host4 --insecure-http --enclave "unix:$tmp/e2.sock"
+CURL_EXTRA=()
+for i in $(seq 1 12); do
+  if [ "$i" = 5 ]; then kill -9 "$enclave_pid"; wait "$enclave_pid" 2>/dev/null || true; fi
+  call POST /v1/accounts/hot-1/sign/message "$SIGNER" "{\"message\":\"run $i\"}"
+  [ "$(cat "$tmp/status")" = 200 ] || fail "request $i with one of two enclaves killed: $(cat "$tmp/status") $(cat "$tmp/r.json")"
+done
+pass "12 signing requests, enclave 1 of 2 killed with SIGKILL after the 4th: all 200"
+call GET /metrics ""
+grep -q '^nitrowallet_enclave_failovers_total [1-9]' "$tmp/r.json" || fail "no failover counted: $(grep failover "$tmp/r.json")"
+pass "failover counted: $(grep '^nitrowallet_enclave_failovers_total' "$tmp/r.json")"
+
+if grep -qF "$AWS_SECRET_ACCESS_KEY" "$tmp"/*.log; then fail "AWS secret key in a log"; fi
+for t in "$ADMIN" "$SIGNER" "$NARROW"; do grep -qF "$t" "$tmp"/*.log && fail "a token in a log"; done
+pass "no AWS secret key and no token in any log"
+echo "host_api: all checks passed"
