@@ -26,6 +26,10 @@ CPPFLAGS    += -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=c11 $(WARN) -fstack-protector-strong -fno-strict-aliasing
 LDLIBS      += $(PKG_LIBS) -lpthread
+# Every binary is linked against the same library list; --as-needed keeps a
+# shared library out of a binary that uses none of it (the enclave must not
+# carry libmicrohttpd or SQLite: tests/suites/enclave_tcb.sh checks).
+LDFLAGS     += -Wl,--as-needed
 
 ifeq ($(SAN),asan)
 CFLAGS      := -O1 -g -std=c11 $(WARN) -fno-omit-frame-pointer \

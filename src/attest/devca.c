@@ -24,23 +24,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "devca.h"
 #include "nitrowallet/nsm.h"
 #include "nitrowallet/secret.h"
+#include "nitrowallet/x509.h"
 
 #define ROOT_CN "nitrowallet DEVELOPMENT NSM root - not AWS"
 #define INTER_CN "nitrowallet DEVELOPMENT NSM intermediate - not AWS"
 #define DEV_O "nitrowallet development"
 #define DEV_OU "DEVELOPMENT - not AWS Nitro"
-#define ROOT_DAYS (30 * 365)
-#define INTER_DAYS (20 * 365)
+#define DAYS(n) ((time_t)86400 * (n))
+#define ROOT_LIFETIME DAYS(30 * 365)
+#define INTER_LIFETIME DAYS(20 * 365)
 #define BACKDATE 60 /* seconds; tolerate small clock differences */
 
 struct nw_devca {
@@ -64,79 +64,51 @@ static EVP_PKEY *new_p384_key(void)
     return EVP_EC_gen("P-384");
 }
 
-static int set_name(X509_NAME *name, const char *cn)
-{
-    return X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)DEV_O, -1, -1, 0) &&
-           X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_ASC, (const unsigned char *)DEV_OU, -1, -1, 0) &&
-           X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-}
+static const struct nw_x509_ext root_exts[] = {
+    {NID_basic_constraints, "critical,CA:TRUE"},
+    {NID_key_usage, "critical,keyCertSign,cRLSign"},
+    {NID_subject_key_identifier, "hash"},
+};
+static const struct nw_x509_ext inter_exts[] = {
+    {NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+    {NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign"},
+    {NID_subject_key_identifier, "hash"},
+    {NID_authority_key_identifier, "keyid:always"},
+};
+static const struct nw_x509_ext leaf_exts[] = {
+    {NID_basic_constraints, "critical,CA:FALSE"},
+    {NID_key_usage, "critical,digitalSignature"},
+    {NID_authority_key_identifier, "keyid:always"},
+};
+static const struct {
+    const struct nw_x509_ext *list;
+    size_t n;
+} kind_exts[] = {
+    [CERT_ROOT] = {root_exts, sizeof root_exts / sizeof root_exts[0]},
+    [CERT_INTER] = {inter_exts, sizeof inter_exts / sizeof inter_exts[0]},
+    [CERT_LEAF] = {leaf_exts, sizeof leaf_exts / sizeof leaf_exts[0]},
+};
 
-/* A random positive 128-bit serial number (RFC 5280 4.1.2.2). */
-static int set_serial(X509 *x)
-{
-    uint8_t r[16];
-    BIGNUM *bn;
-    int ok;
-
-    if (nw_random(r, sizeof r) != NW_OK)
-        return 0;
-    r[0] = (uint8_t)((r[0] & 0x7f) | 0x01);
-    bn = BN_bin2bn(r, sizeof r, NULL);
-    ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
-    BN_free(bn);
-    return ok;
-}
-
-static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-    int ok = ext != NULL && X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    return ok;
-}
-
-static int add_extensions(X509 *x, X509 *issuer, enum cert_kind kind)
-{
-    X509V3_CTX ctx;
-
-    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-    switch (kind) {
-    case CERT_ROOT:
-        return add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") &&
-               add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") &&
-               add_ext(x, &ctx, NID_subject_key_identifier, "hash");
-    case CERT_INTER:
-        return add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
-               add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign") &&
-               add_ext(x, &ctx, NID_subject_key_identifier, "hash") &&
-               add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
-    case CERT_LEAF:
-        return add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") &&
-               add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature") &&
-               add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
-    }
-    return 0;
-}
-
-/* A certificate for `key` named `cn`, valid from now - BACKDATE for
- * `days` days plus `secs` seconds, signed by (issuer, issuer_key); a root
- * when issuer is NULL. */
+/* A certificate for `key` named `cn`, valid from now - BACKDATE to now +
+ * `lifetime` seconds, signed by (issuer, issuer_key); a root when issuer is
+ * NULL. */
 static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, enum cert_kind kind,
-                       time_t now, int days, long secs)
+                       time_t now, time_t lifetime)
 {
-    X509 *x = X509_new();
-    int ok;
+    const struct nw_x509_spec spec = {
+        .key = key,
+        .subject = {.o = DEV_O, .ou = DEV_OU, .cn = cn},
+        .issuer = issuer,
+        .issuer_key = issuer_key,
+        .not_before = now - BACKDATE,
+        .not_after = now + lifetime,
+        .exts = kind_exts[kind].list,
+        .n_exts = kind_exts[kind].n,
+        .md = EVP_sha384(),
+    };
+    X509 *x;
 
-    ok = x != NULL && X509_set_version(x, 2) && set_serial(x) && set_name(X509_get_subject_name(x), cn) &&
-         X509_set_issuer_name(x, X509_get_subject_name(issuer ? issuer : x)) &&
-         ASN1_TIME_adj(X509_getm_notBefore(x), now, 0, -BACKDATE) != NULL &&
-         ASN1_TIME_adj(X509_getm_notAfter(x), now, days, secs) != NULL && X509_set_pubkey(x, key) &&
-         add_extensions(x, issuer ? issuer : x, kind) && X509_sign(x, issuer_key ? issuer_key : key, EVP_sha384()) > 0;
-    if (!ok) {
-        X509_free(x);
-        return NULL;
-    }
-    return x;
+    return nw_x509_make(&x, &spec, NULL) == NW_OK ? x : NULL;
 }
 
 static enum nw_err der_of(X509 *x, uint8_t **der, size_t *len, struct nw_error *err)
@@ -218,9 +190,9 @@ static enum nw_err create_chain(struct nw_devca *ca, int dirfd, struct nw_error 
         rc = ossl_fail(err, "P-384 key generation");
         goto out;
     }
-    ca->root = make_cert(root_key, ROOT_CN, NULL, NULL, CERT_ROOT, now, ROOT_DAYS, 0);
+    ca->root = make_cert(root_key, ROOT_CN, NULL, NULL, CERT_ROOT, now, ROOT_LIFETIME);
     ca->inter =
-        ca->root ? make_cert(ca->inter_key, INTER_CN, ca->root, root_key, CERT_INTER, now, INTER_DAYS, 0) : NULL;
+        ca->root ? make_cert(ca->inter_key, INTER_CN, ca->root, root_key, CERT_INTER, now, INTER_LIFETIME) : NULL;
     if (ca->inter == NULL) {
         rc = ossl_fail(err, "development certificate creation");
         goto out;
@@ -330,7 +302,7 @@ enum nw_err nw_devca_leaf_refresh(struct nw_devca *ca, time_t now, const char *c
     if (ca->leaf != NULL && strcmp(cn, ca->leaf_cn) == 0 && ca->leaf_not_after - now >= NW_DEVCA_LEAF_MIN_LEFT)
         return NW_OK;
     key = new_p384_key();
-    leaf = key ? make_cert(key, cn, ca->inter, ca->inter_key, CERT_LEAF, now, 0, NW_DEVCA_LEAF_SECONDS) : NULL;
+    leaf = key ? make_cert(key, cn, ca->inter, ca->inter_key, CERT_LEAF, now, NW_DEVCA_LEAF_SECONDS) : NULL;
     if (leaf == NULL || der_of(leaf, &ca->leaf_der, &ca->leaf_len, err) != NW_OK) {
         X509_free(leaf);
         EVP_PKEY_free(key);

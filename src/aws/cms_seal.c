@@ -14,20 +14,23 @@
  * strictly (one RSA SubjectPublicKeyInfo, 2048..4096 bits, nothing after).
  *
  * OpenSSL adds KeyTransRecipientInfos only from certificates, so the key is
- * carried in a throwaway certificate holding just the public key and the
- * subjectKeyIdentifier extension; CMS_USE_KEYID makes OpenSSL put that
- * identifier in the rid.  The certificate never leaves this function.
+ * carried in a throwaway certificate (x509.h) holding just the public key
+ * and the subjectKeyIdentifier extension; CMS_USE_KEYID makes OpenSSL put
+ * that identifier in the rid.  The certificate never leaves this function.
  * The plaintext is written straight from the caller's buffer into the
  * encrypting BIO (no copies outside OpenSSL's cipher context).
  */
 #include "nitrowallet/cms.h"
 
 #include <openssl/cms.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include "nitrowallet/x509.h"
 
 #define SPKI_MAX 2048
 #define SEAL_PLAINTEXT_MAX (NW_CMS_MAX - 1024u)
@@ -55,28 +58,27 @@ static EVP_PKEY *parse_spki(const uint8_t *spki, size_t len)
  * A certificate shell carrying `pkey` and SKI = SHA-256(spki).  OpenSSL
  * reads the SKI only from a certificate it can encode, so the shell is
  * signed with a key made for the purpose and dropped at once (Ed25519: the
- * cheapest); nobody ever verifies that signature.
+ * cheapest); nobody ever verifies that signature.  It has no names and no
+ * validity; the SKI goes in as hex, the extension syntax for its bytes.
  */
 static X509 *recipient_cert(EVP_PKEY *pkey, const uint8_t *spki, size_t len)
 {
     unsigned char ski[32];
-    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
     EVP_PKEY *shell_key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    X509 *cert = X509_new();
-    int ok;
+    struct nw_x509_ext ext = {NID_subject_key_identifier, NULL};
+    const struct nw_x509_spec spec = {.key = pkey, .issuer_key = shell_key, .exts = &ext, .n_exts = 1};
+    char *hex = NULL;
+    X509 *cert = NULL;
 
-    ok = os != NULL && shell_key != NULL && cert != NULL &&
-         EVP_Digest(spki, len, ski, NULL, EVP_sha256(), NULL) == 1 &&
-         ASN1_OCTET_STRING_set(os, ski, (int)sizeof ski) == 1 && X509_set_version(cert, X509_VERSION_3) == 1 &&
-         X509_set_pubkey(cert, pkey) == 1 &&
-         X509_add1_ext_i2d(cert, NID_subject_key_identifier, os, 0, X509V3_ADD_DEFAULT) == 1 &&
-         X509_sign(cert, shell_key, NULL) > 0 && X509_get0_subject_key_id(cert) != NULL;
-    ASN1_OCTET_STRING_free(os);
-    EVP_PKEY_free(shell_key);
-    if (!ok) {
+    if (shell_key != NULL && EVP_Digest(spki, len, ski, NULL, EVP_sha256(), NULL) == 1)
+        hex = OPENSSL_buf2hexstr(ski, (long)sizeof ski);
+    ext.value = hex;
+    if (hex == NULL || nw_x509_make(&cert, &spec, NULL) != NW_OK || X509_get0_subject_key_id(cert) == NULL) {
         X509_free(cert);
-        return NULL;
+        cert = NULL;
     }
+    OPENSSL_free(hex);
+    EVP_PKEY_free(shell_key);
     return cert;
 }
 

@@ -17,88 +17,56 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "kms_internal.h"
+#include "nitrowallet/x509.h"
 
+#define DEV_O "nitrowallet development"
+#define DAYS(n) ((time_t)86400 * (n))
 #define CA_DAYS 3650
 #define LEAF_DAYS 365
+#define BACKDATE 3600 /* seconds before now; tolerates clock differences */
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509_EXTENSION *ex;
-    int ok;
-
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-    ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    if (ex == NULL)
-        return 0;
-    ok = X509_add_ext(cert, ex, -1);
-    X509_EXTENSION_free(ex);
-    return ok;
-}
-
-static int set_serial(X509 *x)
-{
-    uint8_t r[16];
-    BIGNUM *bn;
-    int ok;
-
-    if (nw_random(r, sizeof r) != NW_OK)
-        return 0;
-    r[0] &= 0x7f;
-    r[0] |= 0x01; /* positive, 16 bytes */
-    bn = BN_bin2bn(r, sizeof r, NULL);
-    ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
-    BN_free(bn);
-    return ok;
-}
-
-static int set_name(X509 *x, const char *cn)
-{
-    X509_NAME *name = X509_get_subject_name(x);
-
-    return X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"nitrowallet development", -1, -1,
-                                      0) &&
-           X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-}
+static const struct nw_x509_ext ca_exts[] = {
+    {NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+    {NID_key_usage, "critical,keyCertSign,cRLSign"},
+    {NID_subject_key_identifier, "hash"},
+};
 
 /* A certificate for `key`: self-signed CA when issuer is NULL, else a
  * server certificate with subjectAltName `san`. */
 static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, const char *san)
 {
-    X509 *x = X509_new();
-    int ok;
+    const struct nw_x509_ext leaf_exts[] = {
+        {NID_basic_constraints, "critical,CA:FALSE"},
+        {NID_key_usage, "critical,digitalSignature"},
+        {NID_ext_key_usage, "serverAuth"},
+        {NID_subject_key_identifier, "hash"},
+        {NID_authority_key_identifier, "keyid:always"},
+        {NID_subject_alt_name, san},
+    };
+    time_t now = time(NULL);
+    const struct nw_x509_spec spec = {
+        .key = key,
+        .subject = {.o = DEV_O, .cn = cn},
+        .issuer = issuer,
+        .issuer_key = issuer_key,
+        .not_before = now - BACKDATE,
+        .not_after = now + DAYS(issuer ? LEAF_DAYS : CA_DAYS),
+        .exts = issuer ? leaf_exts : ca_exts,
+        .n_exts = issuer ? sizeof leaf_exts / sizeof leaf_exts[0] : sizeof ca_exts / sizeof ca_exts[0],
+        .md = EVP_sha256(),
+    };
+    X509 *x;
 
-    if (x == NULL)
-        return NULL;
-    ok = X509_set_version(x, 2) && set_serial(x) && X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-         X509_time_adj_ex(X509_getm_notAfter(x), issuer ? LEAF_DAYS : CA_DAYS, 0, NULL) && X509_set_pubkey(x, key) &&
-         set_name(x, cn) && X509_set_issuer_name(x, X509_get_subject_name(issuer ? issuer : x));
-    if (ok && issuer == NULL)
-        ok = add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
-             add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") &&
-             add_ext(x, x, NID_subject_key_identifier, "hash");
-    else if (ok)
-        ok = add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE") &&
-             add_ext(x, issuer, NID_key_usage, "critical,digitalSignature") &&
-             add_ext(x, issuer, NID_ext_key_usage, "serverAuth") &&
-             add_ext(x, issuer, NID_subject_key_identifier, "hash") &&
-             add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") &&
-             add_ext(x, issuer, NID_subject_alt_name, san);
-    if (!ok || !X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256())) {
-        X509_free(x);
-        return NULL;
-    }
-    return x;
+    return nw_x509_make(&x, &spec, NULL) == NW_OK ? x : NULL;
 }
 
 /* PEM of a certificate or a private key, written atomically. */

@@ -193,15 +193,21 @@ static void serve(struct conn *c, uint8_t *buf)
     nw_wipe(buf, CONN_BUF);
 }
 
+static void release_tls(struct conn *c)
+{
+    if (c->ssl != NULL) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+}
+
 static void finish(struct conn *c)
 {
     struct nw_kms_server *srv = c->srv;
     struct conn **pp;
 
-    if (c->ssl != NULL) {
-        SSL_shutdown(c->ssl);
-        SSL_free(c->ssl);
-    }
+    release_tls(c);
     pthread_mutex_lock(&srv->mu);
     for (pp = &srv->conns; *pp != NULL; pp = &(*pp)->next)
         if (*pp == c) {
@@ -223,6 +229,12 @@ static void *conn_main(void *arg)
     if (buf != NULL && (c->ssl == NULL || SSL_accept(c->ssl) == 1))
         serve(c, buf);
     free(buf);
+    release_tls(c);
+    /* Free OpenSSL's per-thread state now rather than in the thread-exit
+     * destructor: once finish() counts this connection out, a stopping
+     * server may return and the process exit before a detached thread's
+     * destructors run (LeakSanitizer then reports the state as leaked). */
+    OPENSSL_thread_stop();
     finish(c);
     return NULL;
 }
