@@ -21,6 +21,7 @@ DEB_PACKAGES=(
   libsqlite3-dev
   libmicrohttpd-dev
   openssl
+  curl
   python3
   python3-botocore
   python3-cryptography
