@@ -19,6 +19,7 @@
 
 #include "nitrowallet/enclave.h"
 #include "nitrowallet/key.h"
+#include "nitrowallet/nsm.h"
 #include "nitrowallet/secret.h"
 
 static volatile sig_atomic_t g_stop;
@@ -36,10 +37,12 @@ static void usage(void)
             "usage: nitrowallet-enclave [--listen unix:/path|vsock:PORT] [--nsm device|emulated]\n"
             "         [--nsm-state DIR] [--dev] [--kms-region R] [--kms-endpoint HOST]\n"
             "         [--kms-connect tcp:H:P|vsock:CID:PORT|unix:/path] [--kms-ca FILE]\n"
-            "         [--workers N] [--queue N]\n"
+            "         [--workers N] [--queue N] [--nsm-init]\n"
             "  --listen     default vsock:%d\n"
             "  --nsm        default device (/dev/nsm); emulated requires --dev and --nsm-state\n"
-            "  --workers    default: online CPUs; --queue default %d\n",
+            "  --workers    default: online CPUs; --queue default %d\n"
+            "  --nsm-init   with --dev --nsm emulated: create the development chain in --nsm-state\n"
+            "               (kept if present), print the root certificate's path and exit\n",
             NW_ENCLAVE_DEFAULT_PORT, NW_ENCLAVE_DEFAULT_QUEUE);
 }
 
@@ -65,7 +68,7 @@ static void ready(const char *spec)
 struct opts {
     struct nw_enclave_config cfg;
     const char *nsm_kind, *nsm_state;
-    int dev;
+    int dev, nsm_init;
 };
 
 static int parse_args(struct opts *o, int argc, char **argv)
@@ -75,6 +78,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
         int ok = 1;
         if (strcmp(a, "--dev") == 0) {
             o->dev = 1;
+            continue;
+        }
+        if (strcmp(a, "--nsm-init") == 0) {
+            o->nsm_init = 1;
             continue;
         }
         if (v == NULL)
@@ -133,6 +140,10 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    if (o.nsm_init && strcmp(o.nsm_kind, "emulated") != 0) {
+        fprintf(stderr, "nitrowallet-enclave: --nsm-init is for the emulated NSM (--dev --nsm emulated)\n");
+        return 2;
+    }
     if (nw_process_harden() != NW_OK || nw_key_init() != NW_OK) {
         fprintf(stderr, "nitrowallet-enclave: cannot harden the process or set up the signing context\n");
         return 1;
@@ -141,6 +152,12 @@ int main(int argc, char **argv)
         if (err.code != NW_OK)
             fprintf(stderr, "nitrowallet-enclave: NSM: %s: %s\n", nw_err_name(err.code), err.msg);
         return 1;
+    }
+    if (o.nsm_init) {
+        /* the chain now exists (open created it); nitrowallet-kms trusts its root */
+        printf("%s/%s\n", o.nsm_state, NW_NSM_DEV_ROOT_FILE);
+        nw_nsm_close(o.cfg.nsm);
+        return 0;
     }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -9,19 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-build}
 ENCLAVE=$B/bin/nitrowallet-enclave
-KMS=$B/bin/nitrowallet-kms
 CLIENT=$B/tests/enclave_client
-E2E=$B/tests/kms_e2e
 
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
-  # Under set -e a failing `wait` (a child killed by the signal) would turn
-  # a passing run into a failure: cleanup never decides the result.
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
+  stack_stop "${pids[@]}"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -31,10 +24,9 @@ fail() {
   exit 1
 }
 pass() { echo "ok: $*"; }
-wait_for() { # FILE PATTERN
-  for _ in $(seq 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
+STACK_BIN=$B/bin
+stack_fail() { fail "$@"; }
+. scripts/lib/stack.sh
 
 [ -d tests/oracle/node_modules/ethers ] || fail "ethers missing: run scripts/bootstrap.sh"
 export AWS_ACCESS_KEY_ID=AKIDNITROWALLETENCL
@@ -43,7 +35,7 @@ export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
 export NITROWALLET_HOME=$tmp/home
 nsm=$tmp/nsm
-"$E2E" init "$nsm" >/dev/null || fail "emulated NSM init"
+stack_nsm_init "$nsm"
 
 # Without --dev the emulated NSM is refused.
 if "$ENCLAVE" --listen "unix:$tmp/x.sock" --nsm emulated --nsm-state "$nsm" >"$tmp/nodev.log" 2>&1; then
@@ -52,37 +44,18 @@ fi
 grep -q 'refusing the emulated NSM without --dev' "$tmp/nodev.log" || fail "no clear refusal: $(cat "$tmp/nodev.log")"
 pass "--nsm emulated without --dev: refused ($(head -c 60 "$tmp/nodev.log")...)"
 
-"$KMS" --state "$tmp/kms" --listen 127.0.0.1:0 --region us-east-1 \
-  --attestation-root "$nsm/nsm-dev-root.pem" >"$tmp/kms.log" 2>&1 &
-pids+=($!)
-wait_for "$tmp/kms.log" 'listening on https://' || fail "nitrowallet-kms did not start"
-url=$(grep -o 'https://127.0.0.1:[0-9]*' "$tmp/kms.log" | head -n1)
-port=${url##*:}
-export AWS_CA_BUNDLE=$tmp/kms/ca.pem
-aws() { /usr/bin/aws --endpoint-url "$url" --output json "$@"; }
-key=$(aws kms create-key --description enclave-protocol |
-  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+stack_kms_start "$tmp/kms" "$nsm" "$tmp/kms.log"
+pids+=("$STACK_KMS_PID")
+key=$(stack_kms_create_key enclave-protocol)
 [ -n "$key" ] || fail "create-key"
-pcr0=$(sha384sum "$ENCLAVE" | cut -d' ' -f1)
-aws kms put-key-policy --key-id "$key" --policy-name default --policy "$(cat <<JSON
-{"Version":"2012-10-17","Statement":[
- {"Sid":"admin","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:PutKeyPolicy"],"Resource":"*"},
- {"Sid":"enclave","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:GenerateDataKey","kms:Decrypt"],"Resource":"*",
-  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"$pcr0"}}}]}
-JSON
-)" || fail "put-key-policy"
+stack_kms_pin "$key" "$ENCLAVE"
 pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
 
 start_enclave() { # NAME SOCKET ARGS...
   local name=$1 sock=$2
   shift 2
-  "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$sock" \
-    --kms-connect "tcp:127.0.0.1:$port" --kms-ca "$tmp/kms/ca.pem" --kms-region us-east-1 "$@" \
-    >"$tmp/$name.log" 2>&1 &
-  pids+=($!)
-  wait_for "$tmp/$name.log" "listening on unix:$sock (NSM: emulated, DEVELOPMENT)" || fail "$name did not start"
+  STACK_ENCLAVE=$ENCLAVE stack_enclave_start "$sock" "$nsm" "$tmp/$name.log" "$@"
+  pids+=("$STACK_ENCLAVE_PID")
 }
 start_enclave enclave "$tmp/e.sock" --workers 4
 enclave_pid=${pids[-1]}

@@ -9,17 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-build}
 ENCLAVE=$B/bin/nitrowallet-enclave
-KMS=$B/bin/nitrowallet-kms
 HOST=$B/bin/nitrowallet-host
-E2E=$B/tests/kms_e2e
 ORACLE=tests/oracle/verify_signed.mjs
 
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do
-    if kill "$p" 2>/dev/null; then wait "$p" 2>/dev/null || true; fi
-  done
+  stack_stop "${pids[@]}"
   if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -29,10 +25,10 @@ fail() {
   exit 1
 }
 pass() { echo "ok: $*"; }
-wait_for() { # FILE PATTERN
-  for _ in $(seq 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
+STACK_BIN=$B/bin
+stack_fail() { fail "$@"; }
+. scripts/lib/stack.sh
+wait_for() { stack_wait_for "$@"; }
 py() { /usr/bin/python3 "$@"; }
 jget() { # FILE EXPR: print a field of a JSON file (python expression on j)
   py -c 'import json,sys; j=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
@@ -46,38 +42,18 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER
 export NITROWALLET_HOME=$tmp/home
 mkdir -p "$NITROWALLET_HOME"
 nsm=$tmp/nsm
-"$E2E" init "$nsm" >/dev/null || fail "emulated NSM init"
-
-"$KMS" --state "$tmp/kms" --listen 127.0.0.1:0 --region us-east-1 \
-  --attestation-root "$nsm/nsm-dev-root.pem" >"$tmp/kms.log" 2>&1 &
-pids+=($!)
-wait_for "$tmp/kms.log" 'listening on https://' || fail "nitrowallet-kms did not start"
-url=$(grep -o 'https://127.0.0.1:[0-9]*' "$tmp/kms.log" | head -n1)
-port=${url##*:}
-export AWS_CA_BUNDLE=$tmp/kms/ca.pem
-aws() { /usr/bin/aws --endpoint-url "$url" --output json "$@"; }
-key=$(aws kms create-key --description host-api |
-  py -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
-pcr0=$(sha384sum "$ENCLAVE" | cut -d' ' -f1)
-aws kms put-key-policy --key-id "$key" --policy-name default --policy "$(cat <<JSON
-{"Version":"2012-10-17","Statement":[
- {"Sid":"admin","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:PutKeyPolicy"],"Resource":"*"},
- {"Sid":"enclave","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:GenerateDataKey","kms:Decrypt"],"Resource":"*",
-  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"$pcr0"}}}]}
-JSON
-)" || fail "put-key-policy"
+stack_nsm_init "$nsm"
+stack_kms_start "$tmp/kms" "$nsm" "$tmp/kms.log"
+pids+=("$STACK_KMS_PID")
+port=$STACK_KMS_PORT
+key=$(stack_kms_create_key host-api)
+stack_kms_pin "$key" "$ENCLAVE"
 pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
 
 start_enclave() {
-  "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$tmp/e.sock" \
-    --kms-connect "tcp:127.0.0.1:$port" --kms-ca "$tmp/kms/ca.pem" --kms-region us-east-1 --workers 2 \
-    >>"$tmp/enclave.log" 2>&1 &
-  enclave_pid=$!
-  pids+=($enclave_pid)
-  for _ in $(seq 150); do [ -S "$tmp/e.sock" ] && return 0; sleep 0.1; done
-  fail "enclave did not start"
+  stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --workers 2
+  enclave_pid=$STACK_ENCLAVE_PID
+  pids+=("$enclave_pid")
 }
 start_enclave
 
@@ -102,12 +78,11 @@ DB=$tmp/host.db
 start_host() { # LOG ARGS...
   local log=$1
   shift
-  "$HOST" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$DB" --tokens "$tmp/tokens.json" \
-    --kms-key-id "$key" "$@" >"$tmp/$log.log" 2>&1 &
-  host_pid=$!
-  pids+=($host_pid)
-  wait_for "$tmp/$log.log" 'nitrowallet-host: listening on' || fail "host did not start"
-  H=$(grep -o 'https\?://127.0.0.1:[0-9]*' "$tmp/$log.log" | head -n1)
+  stack_host_start "$tmp/$log.log" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$DB" \
+    --tokens "$tmp/tokens.json" --kms-key-id "$key" "$@"
+  host_pid=$STACK_HOST_PID
+  pids+=("$host_pid")
+  H=$STACK_HOST_URL
 }
 start_host host --insecure-http
 pass "ready line: $(grep listening "$tmp/host.log")"
@@ -338,11 +313,8 @@ if "$HOST" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$DB" --tokens
 fi
 pass "no TLS files and no --insecure-http: refused ($(head -c 100 "$tmp/host3.log"))"
 # --- two enclaves: one killed (SIGKILL) during a run of requests loses none -----------
-"$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$tmp/e2.sock" \
-  --kms-connect "tcp:127.0.0.1:$port" --kms-ca "$tmp/kms/ca.pem" --kms-region us-east-1 --workers 2 \
-  >"$tmp/enclave2.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 150); do [ -S "$tmp/e2.sock" ] && break; sleep 0.1; done
+stack_enclave_start "$tmp/e2.sock" "$nsm" "$tmp/enclave2.log" --workers 2
+pids+=("$STACK_ENCLAVE_PID")
 kill "$host_pid"
 wait "$host_pid" 2>/dev/null || true
 start_host host4 --insecure-http --enclave "unix:$tmp/e2.sock"

@@ -9,7 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-build}
 E2E=$B/tests/kms_e2e
-KMS=$B/bin/nitrowallet-kms
 
 tmp=$(mktemp -d)
 kms_pid=
@@ -23,6 +22,9 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- nitrowallet-kms log"; cat "$tmp/kms.log" 2>/dev/null; exit 1; }
 pass() { echo "ok: $*"; }
+STACK_BIN=$B/bin
+stack_fail() { fail "$@"; }
+. scripts/lib/stack.sh
 
 export NITROWALLET_HOME=$tmp/home
 export AWS_ACCESS_KEY_ID=AKIDNITROWALLETTEST
@@ -32,20 +34,14 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER
 nsm=$tmp/nsm
 
 "$E2E" init "$nsm" || fail "emulated NSM init"
-"$KMS" --state "$tmp/kms" --listen 127.0.0.1:0 --region us-east-1 \
-  --attestation-root "$nsm/nsm-dev-root.pem" >"$tmp/kms.log" 2>&1 &
-kms_pid=$!
-for _ in $(seq 100); do
-  grep -q 'listening on https://' "$tmp/kms.log" 2>/dev/null && break
-  sleep 0.1
-done
-url=$(grep -o 'https://127.0.0.1:[0-9]*' "$tmp/kms.log" | head -n1)
-[ -n "$url" ] || fail "nitrowallet-kms did not start"
-port=${url##*:}
-export NW_KMS_CONNECT=tcp:127.0.0.1:$port NW_KMS_CA=$tmp/kms/ca.pem AWS_CA_BUNDLE=$tmp/kms/ca.pem
+stack_kms_start "$tmp/kms" "$nsm" "$tmp/kms.log"
+kms_pid=$STACK_KMS_PID
+url=$STACK_KMS_URL
+port=$STACK_KMS_PORT
+export NW_KMS_CONNECT=tcp:127.0.0.1:$port NW_KMS_CA=$tmp/kms/ca.pem
 aws() { /usr/bin/aws --endpoint-url "$url" --output json "$@"; }
 
-key=$(aws kms create-key --description e2e | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+key=$(stack_kms_create_key e2e)
 [ -n "$key" ] || fail "create-key"
 
 # PCR0 as the emulated NSM reports it must be the SHA-384 of the binary.
@@ -55,16 +51,7 @@ want=$(sha384sum "$E2E" | cut -d' ' -f1)
 pass "PCR0 is the SHA-384 of the enclave binary"
 
 # Only an enclave measuring exactly PCR0 may get or open data keys.
-policy=$(cat <<JSON
-{"Version":"2012-10-17","Statement":[
- {"Sid":"admin","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:PutKeyPolicy"],"Resource":"*"},
- {"Sid":"enclave","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:GenerateDataKey","kms:Decrypt"],"Resource":"*",
-  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"$pcr0"}}}]}
-JSON
-)
-aws kms put-key-policy --key-id "$key" --policy-name default --policy "$policy" || fail "put-key-policy"
+stack_kms_pin "$key" "$E2E"
 
 out=$("$E2E" gdk "$nsm" "$key" account=treasury) || fail "GenerateDataKey with Recipient: $out"
 fp1=$(sed -n 's/^fingerprint //p' <<<"$out")

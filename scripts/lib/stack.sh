@@ -1,0 +1,120 @@
+# scripts/lib/stack.sh - start the parts of the local stack, one function
+# each.  Sourced by scripts/run-local.sh (`make run`) and by the scripted
+# suites in tests/suites/, so the stack a developer runs is the stack the
+# tests exercise.
+#
+# The caller sets:
+#   STACK_BIN  directory holding nitrowallet-kms, nitrowallet-enclave,
+#              nitrowallet-host (build/bin)
+#   and defines stack_fail MESSAGE (prints and exits; suites use their
+#   `fail`, run-local.sh its own).
+# Functions set STACK_* variables with what they started (pids, URLs).
+# Everything listens on loopback or on unix sockets; nothing here is used on
+# Nitro hardware.
+
+# stack_wait_for FILE PATTERN [TENTHS]: wait until FILE contains PATTERN.
+stack_wait_for() {
+  local i
+  for ((i = 0; i < ${3:-150}; i++)); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# stack_stop PID...: SIGTERM each, then wait for it (never fails: cleanup
+# must not decide a result under set -e).
+stack_stop() {
+  local p
+  for p in "$@"; do
+    [ -n "$p" ] || continue
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+}
+
+# stack_nsm_init DIR: create the emulated NSM's development chain in DIR
+# (kept if present); nitrowallet-kms trusts DIR/nsm-dev-root.pem.
+stack_nsm_init() {
+  "$STACK_BIN/nitrowallet-enclave" --dev --nsm emulated --nsm-state "$1" --nsm-init >/dev/null ||
+    stack_fail "cannot create the emulated NSM state in $1"
+}
+
+# stack_kms_start STATE_DIR NSM_DIR LOG [LISTEN]: start nitrowallet-kms,
+# trusting the emulated NSM's root; sets STACK_KMS_PID, STACK_KMS_URL,
+# STACK_KMS_PORT, STACK_KMS_CA (its CA certificate) and exports
+# AWS_CA_BUNDLE so awscli trusts it.
+stack_kms_start() {
+  "$STACK_BIN/nitrowallet-kms" --state "$1" --listen "${4:-127.0.0.1:0}" --region "${AWS_REGION:-us-east-1}" \
+    --attestation-root "$2/nsm-dev-root.pem" >"$3" 2>&1 &
+  STACK_KMS_PID=$!
+  stack_wait_for "$3" 'listening on https://' || stack_fail "nitrowallet-kms did not start: $(tail -n 5 "$3")"
+  STACK_KMS_URL=$(grep -o 'https://127.0.0.1:[0-9]*' "$3" | head -n1)
+  STACK_KMS_PORT=${STACK_KMS_URL##*:}
+  STACK_KMS_CA=$1/ca.pem
+  export AWS_CA_BUNDLE=$STACK_KMS_CA
+}
+
+# stack_aws ARGS...: awscli against the running nitrowallet-kms.
+stack_aws() {
+  /usr/bin/aws --endpoint-url "$STACK_KMS_URL" --output json "$@"
+}
+
+# stack_kms_create_key DESCRIPTION: print the KeyId of a new key.
+stack_kms_create_key() {
+  stack_aws kms create-key --description "$1" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])'
+}
+
+# stack_kms_pin KEY_ID ENCLAVE_BINARY: set the key's policy so that only an
+# enclave measuring PCR0 = sha384(ENCLAVE_BINARY) (what the emulated NSM
+# reports for that binary) may GenerateDataKey and Decrypt, as the
+# production policy pins the enclave image's PCR0.
+stack_kms_pin() {
+  local pcr0
+  pcr0=$(sha384sum "$2" | cut -d' ' -f1)
+  stack_aws kms put-key-policy --key-id "$1" --policy-name default --policy "$(cat <<JSON
+{"Version":"2012-10-17","Statement":[
+ {"Sid":"admin","Effect":"Allow","Principal":{"AWS":"*"},
+  "Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:PutKeyPolicy"],"Resource":"*"},
+ {"Sid":"enclave","Effect":"Allow","Principal":{"AWS":"*"},
+  "Action":["kms:GenerateDataKey","kms:Decrypt"],"Resource":"*",
+  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"$pcr0"}}}]}
+JSON
+)" || stack_fail "put-key-policy on $1"
+  STACK_PCR0=$pcr0
+}
+
+# stack_enclave_start SOCKET NSM_DIR LOG [ARGS...]: start the enclave
+# binary ${STACK_ENCLAVE:-$STACK_BIN/nitrowallet-enclave} with the emulated
+# NSM on a unix socket, reaching the running nitrowallet-kms; sets
+# STACK_ENCLAVE_PID.  LOG is appended to.
+stack_enclave_start() {
+  local sock=$1 nsm=$2 log=$3 seen n i
+  shift 3
+  seen=$(grep -c -- "listening on unix:$sock " "$log" 2>/dev/null || true)
+  "${STACK_ENCLAVE:-$STACK_BIN/nitrowallet-enclave}" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$sock" \
+    --kms-connect "tcp:127.0.0.1:$STACK_KMS_PORT" --kms-ca "$STACK_KMS_CA" \
+    --kms-region "${AWS_REGION:-us-east-1}" "$@" >>"$log" 2>&1 &
+  STACK_ENCLAVE_PID=$!
+  # LOG may hold the ready line of an earlier run: wait for one more.
+  for ((i = 0; i < 150; i++)); do
+    n=$(grep -c -- "listening on unix:$sock " "$log" 2>/dev/null || true)
+    [ "${n:-0}" -gt "${seen:-0}" ] && return 0
+    kill -0 "$STACK_ENCLAVE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  stack_fail "nitrowallet-enclave did not start: $(tail -n 5 "$log")"
+}
+
+# stack_host_start LOG ARGS...: start nitrowallet-host with ARGS; sets
+# STACK_HOST_PID and STACK_HOST_URL (from its ready line).  LOG is
+# truncated.
+stack_host_start() {
+  local log=$1
+  shift
+  "$STACK_BIN/nitrowallet-host" "$@" >"$log" 2>&1 &
+  STACK_HOST_PID=$!
+  stack_wait_for "$log" 'nitrowallet-host: listening on' || stack_fail "nitrowallet-host did not start: $(tail -n 5 "$log")"
+  STACK_HOST_URL=$(grep -o 'https\?://127.0.0.1:[0-9]*' "$log" | head -n1)
+}
