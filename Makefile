@@ -15,7 +15,7 @@ SAN         ?=
 FUZZ_SECONDS ?= 30
 PKG_CONFIG  ?= pkg-config
 
-PKGS        := libsecp256k1 libssl libcrypto libcjson sqlite3 libmicrohttpd
+PKGS        := libsecp256k1 libssl libcrypto libcjson sqlite3 libmicrohttpd libcurl
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)

@@ -20,6 +20,7 @@ DEB_PACKAGES=(
   libcmocka-dev
   libsqlite3-dev
   libmicrohttpd-dev
+  libcurl4-openssl-dev
   openssl
   curl
   python3
