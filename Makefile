@@ -4,7 +4,7 @@
 #   make test       install what is missing, build, run every test
 #   make asan       the whole test suite under AddressSanitizer + UBSan (build/asan/)
 #   make fuzz       libFuzzer targets (clang), each run FUZZ_SECONDS (build/fuzz/)
-#   make run        the local stack (finished by the seed-flow issue)
+#   make run        install, build, start the local stack (kms, enclave, host) until Ctrl-C
 #   make bench      the benchmark table (finished by the performance issue)
 #
 # Objects go to $(BUILD)/obj, mirroring src/.  Nothing is written outside build/.
@@ -139,10 +139,10 @@ fuzz: bootstrap
 	done
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
+# The local stack until Ctrl-C (scripts/run-local.sh; state in $NITROWALLET_HOME).
 run: bootstrap
 	@$(MAKE) --no-print-directory all
-	@echo "make run: the local stack (nitrowallet-enclave, nitrowallet-kms, nitrowallet-host) is built by"
-	@echo "the seed-flow issue; today this builds the libraries and the binaries in $(BUILD)/bin."
+	@scripts/run-local.sh $(BUILD)
 
 bench: bootstrap
 	@$(MAKE) --no-print-directory all

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_cmd.h"
 #include "nitrowallet/auth.h"
 #include "nitrowallet/enclave_pool.h"
 #include "nitrowallet/host.h"
@@ -26,7 +27,8 @@ static void usage(void)
             "         [--db PATH] [--tokens FILE] [--kms-key-id ID] [--connections N]\n"
             "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
             "defaults: --listen %s, --db $NITROWALLET_HOME/host.db, --tokens $NITROWALLET_HOME/tokens.json,\n"
-            "          --tls-cert/--tls-key $NITROWALLET_HOME/host-cert.pem / host-key.pem\n",
+            "          --tls-cert/--tls-key $NITROWALLET_HOME/host-cert.pem / host-key.pem\n"
+            "       nitrowallet-host token add|remove ...   manage the tokens file (see `token` alone)\n",
             NW_HOST_DEFAULT_LISTEN);
 }
 
@@ -114,6 +116,8 @@ int main(int argc, char **argv)
     int status = 1;
     sigset_t set;
     memset(&o, 0, sizeof(o));
+    if (argc >= 2 && strcmp(argv[1], "token") == 0)
+        return nw_host_token_cmd(argc - 1, argv + 1);
     if (!parse_args(&o, argc, argv) || !defaults(&o)) {
         usage();
         return 2;

@@ -16,4 +16,14 @@ int nw_cli_attestation(int argc, char **argv);
  * stderr, if it cannot be read or is larger. */
 uint8_t *nw_cli_read_file(const char *path, size_t max, size_t *len);
 
+struct cli_client;
+
+/* Commands against the nitrowallet-host API (api.c, demo.c); argv[0] is
+ * the command word.  Each returns the process exit code. */
+int nw_cli_account(const struct cli_client *c, int argc, char **argv);
+int nw_cli_sign(const struct cli_client *c, int argc, char **argv);
+int nw_cli_signatures(const struct cli_client *c, int argc, char **argv);
+int nw_cli_attestation_get(const struct cli_client *c, int argc, char **argv);
+int nw_cli_demo(const struct cli_client *c, int argc, char **argv);
+
 #endif

@@ -1,16 +1,20 @@
 /*
  * nitrowallet - the operator's and client's command-line tool.
  *
- * Runs outside the enclave and never touches private keys.  Today it offers
- * the offline checks a client wants before asking the service to sign:
- * what digest a transaction or typed-data document will produce, and
- * whether an address carries a valid EIP-55 checksum.
+ * Runs outside the enclave and never touches private keys.  It is a client
+ * of the nitrowallet-host API (accounts, signing, the audit trail,
+ * attestation; client.h says where it finds the URL, CA and token), runs
+ * the end-to-end demo, and offers the offline checks a client wants before
+ * asking the service to sign: what digest a transaction or typed-data
+ * document will produce, whether an address carries a valid EIP-55
+ * checksum, and whether an attestation document verifies.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "client.h"
 #include "nitrowallet/eip712.h"
 #include "nitrowallet/hex.h"
 #include "nitrowallet/keccak.h"
@@ -22,7 +26,21 @@
 
 static int usage(FILE *f)
 {
-    fputs("usage: nitrowallet <command> [args]\n"
+    fputs("usage: nitrowallet [--url URL] [--cacert PEM] [--token-file FILE] <command> [args]\n"
+          "service (nitrowallet-host API; defaults: $NITROWALLET_URL or https://127.0.0.1:8443,\n"
+          "         $NITROWALLET_HOME/ca.pem, $NITROWALLET_HOME/admin.token or signer.token for sign):\n"
+          "  account create [--name N] [--allow-digest] [--kms-key-id ID] [--idempotency-key K]\n"
+          "  account list [--limit N]       one line per account: name, address, created_at\n"
+          "  account show NAME\n"
+          "  sign tx NAME FILE|-            transaction JSON (docs/signing.md)\n"
+          "  sign message NAME FILE|-       personal_sign of the file's exact bytes (or --text STRING)\n"
+          "  sign typed-data NAME FILE|-    eth_signTypedData_v4 JSON\n"
+          "  sign digest NAME 0xHEX|FILE|-  raw 32-byte digest (accounts created with --allow-digest)\n"
+          "                                 (sign takes --idempotency-key K: a retry returns the first result)\n"
+          "  signatures NAME [--limit N] [--cursor C]   the account's audit trail, newest first\n"
+          "  attestation get --nonce 0xHEX [--out FILE] the enclave's attestation document\n"
+          "  demo [--signer-token-file F]   the seed flow end to end against a running stack\n"
+          "offline:\n"
           "  version                       print the version\n"
           "  address ADDRESS               validate an address, print its EIP-55 form\n"
           "  keccak256 0xHEX               Keccak-256 of hex bytes\n"
@@ -125,10 +143,51 @@ static int cmd_typed_data_hash(const char *path)
     return rc;
 }
 
+/* Global options before the command; returns the index of the command. */
+static int global_flags(struct cli_client *c, int argc, char **argv)
+{
+    int i = 1;
+    for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+        char *dst = strcmp(argv[i], "--url") == 0          ? c->url
+                    : strcmp(argv[i], "--cacert") == 0     ? c->ca
+                    : strcmp(argv[i], "--token-file") == 0 ? c->token_file
+                                                           : NULL;
+        size_t cap = dst == c->url ? sizeof c->url : CLI_PATH_MAX;
+        if (dst == NULL || strlen(argv[i + 1]) >= cap)
+            return -1;
+        memcpy(dst, argv[i + 1], strlen(argv[i + 1]) + 1);
+    }
+    while (strlen(c->url) > 0 && c->url[strlen(c->url) - 1] == '/')
+        c->url[strlen(c->url) - 1] = '\0';
+    if (strncmp(c->url, "https://", 8) != 0 && strncmp(c->url, "http://", 7) != 0)
+        return -1;
+    return i;
+}
+
 int main(int argc, char **argv)
 {
+    struct cli_client c;
+    int i;
+
+    cli_client_defaults(&c);
+    if ((i = global_flags(&c, argc, argv)) < 0) {
+        fprintf(stderr, "nitrowallet: bad global option (--url http[s]://..., --cacert FILE, --token-file FILE)\n");
+        return 2;
+    }
+    argc -= i - 1;
+    argv += i - 1;
     if (argc < 2)
         return usage(stderr);
+    if (strcmp(argv[1], "account") == 0)
+        return nw_cli_account(&c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "sign") == 0)
+        return nw_cli_sign(&c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "signatures") == 0)
+        return nw_cli_signatures(&c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "demo") == 0)
+        return nw_cli_demo(&c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "attestation") == 0 && argc >= 3 && strcmp(argv[2], "get") == 0)
+        return nw_cli_attestation_get(&c, argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 && argc == 2) {
         puts("nitrowallet " NW_VERSION);
         return 0;
