@@ -24,7 +24,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: nitrowallet-host [--listen IP:PORT] --enclave unix:/path|vsock:CID:PORT [--enclave ...]\n"
-            "         [--db PATH] [--tokens FILE] [--kms-key-id ID] [--connections N]\n"
+            "         [--db PATH] [--tokens FILE] [--kms-key-id ID] [--connections N] [--probe-interval MS]\n"
             "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
             "defaults: --listen %s, --db $NITROWALLET_HOME/host.db, --tokens $NITROWALLET_HOME/tokens.json,\n"
             "          --tls-cert/--tls-key $NITROWALLET_HOME/host-cert.pem / host-key.pem\n"
@@ -37,7 +37,8 @@ struct opts {
     const char *enclaves[NW_POOL_MAX_ENDPOINTS];
     size_t n_enclaves;
     const char *db, *tokens;
-    unsigned connections;
+    unsigned connections, probe_ms;
+    int probe_set;
     char db_buf[MAX_PATH], tokens_buf[MAX_PATH], cert_buf[MAX_PATH], key_buf[MAX_PATH];
 };
 
@@ -71,6 +72,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         else if (strcmp(a, "--tls-cert") == 0) o->host.tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) o->host.tls_key = v;
         else if (strcmp(a, "--connections") == 0) { if (!parse_uint(v, NW_POOL_MAX_CONNECTIONS, &o->connections)) return 0; }
+        else if (strcmp(a, "--probe-interval") == 0) { if (!parse_uint(v, 3600000, &o->probe_ms)) return 0; o->probe_set = 1; }
         else return 0;
     }
     return o->n_enclaves > 0;
@@ -129,7 +131,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct nw_enclave_pool_config pc = {.endpoints = o.enclaves, .n_endpoints = o.n_enclaves,
-                                        .connections = o.connections, .credentials = &nw_credentials_env};
+                                        .connections = o.connections, .credentials = &nw_credentials_env,
+                                        .probe_interval_ms = !o.probe_set ? 0 : o.probe_ms == 0 ? -1 : (int)o.probe_ms};
     if (nw_auth_load_file(&auth, o.tokens, &err) != NW_OK) goto fail;
     if (nw_storage_sqlite_open(&st, o.db, &err) != NW_OK) goto fail;
     if (nw_enclave_pool_open(&pool, &pc, &err) != NW_OK) goto fail;

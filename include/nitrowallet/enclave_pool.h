@@ -11,8 +11,12 @@
  * persistent connections.  A call takes a free connection, sends one frame and
  * reads the reply within the timeout.  A connection that fails is closed and
  * reopened lazily; an endpoint that cannot be reached is skipped for a short
- * back-off and the call fails over to another one.  When none answers the
- * call fails with NW_ERR_UNAVAILABLE, message "no healthy enclave" (HTTP 503).
+ * back-off and the call fails over to another one; an enclave that answers
+ * BUSY (its queue is full) is healthy, and the call moves to another one if
+ * there is one.  When none answers the call fails with NW_ERR_UNAVAILABLE,
+ * message "no healthy enclave" (HTTP 503).  A background thread probes every
+ * endpoint with `health` (probe_interval_ms): a dead one is skipped until it
+ * answers again, a recovered one is used at once.
  * Safe to call from several threads.
  */
 #ifndef NITROWALLET_ENCLAVE_POOL_H
@@ -28,6 +32,7 @@
 #define NW_POOL_DEFAULT_CONNECTIONS 4
 #define NW_POOL_MAX_CONNECTIONS 64
 #define NW_POOL_DEFAULT_TIMEOUT_MS 30000
+#define NW_POOL_DEFAULT_PROBE_MS 2000
 #define NW_POOL_CRED_MAX 4096
 
 /* AWS credentials, as the enclave's `credentials` param wants them. */
@@ -57,6 +62,7 @@ struct nw_enclave_pool_config {
     unsigned connections;         /* per endpoint; 0 = NW_POOL_DEFAULT_CONNECTIONS */
     int timeout_ms;               /* per send/receive; 0 = NW_POOL_DEFAULT_TIMEOUT_MS */
     const struct nw_credentials_provider *credentials; /* may be NULL: no credentials */
+    int probe_interval_ms;        /* background health checks; 0 = NW_POOL_DEFAULT_PROBE_MS, <0 = off */
 };
 
 /* Read the credentials once and prepare the pool (no connection is opened). */
@@ -78,6 +84,9 @@ NW_MUST_CHECK enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *pool, con
 /* Counters for /metrics. */
 struct nw_enclave_pool_stats {
     unsigned long long calls, failures, failovers;
+    unsigned long long busy_retries;             /* calls moved to another enclave after BUSY */
+    unsigned long long probes, probe_failures;   /* background health checks */
+    size_t endpoints, endpoints_up;              /* configured; reachable at the last call or probe */
 };
 void nw_enclave_pool_stats(struct nw_enclave_pool *pool, struct nw_enclave_pool_stats *out);
 

@@ -123,6 +123,13 @@ void api_metrics_render(struct api_req *rq, struct api_resp *rs)
                st.failures);
     out_printf(f, "# TYPE nitrowallet_enclave_failovers_total counter\nnitrowallet_enclave_failovers_total %llu\n",
                st.failovers);
+    out_printf(f, "# TYPE nitrowallet_enclave_busy_retries_total counter\nnitrowallet_enclave_busy_retries_total %llu\n",
+               st.busy_retries);
+    out_printf(f, "# TYPE nitrowallet_enclave_probes_total counter\nnitrowallet_enclave_probes_total %llu\n", st.probes);
+    out_printf(f, "# TYPE nitrowallet_enclave_probe_failures_total counter\nnitrowallet_enclave_probe_failures_total %llu\n",
+               st.probe_failures);
+    out_printf(f, "# TYPE nitrowallet_enclave_endpoints gauge\nnitrowallet_enclave_endpoints %zu\n", st.endpoints);
+    out_printf(f, "# TYPE nitrowallet_enclave_endpoints_up gauge\nnitrowallet_enclave_endpoints_up %zu\n", st.endpoints_up);
     if (fclose(f) != 0 || text == NULL) {
         free(text);
         api_error(rq, rs, 500, "NOMEM", "out of memory");

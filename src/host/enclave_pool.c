@@ -8,6 +8,7 @@
  * AWS credentials added to a frame are wiped from memory once it is sent.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "nitrowallet/transport.h"
 
 #define POOL_BACKOFF_MS 500
+#define POOL_PROBE_TIMEOUT_MS 2000
 
 struct pool_conn {
     int fd;   /* -1 when closed */
@@ -30,7 +32,8 @@ struct pool_conn {
 
 struct pool_endpoint {
     char spec[NW_TRANSPORT_SPEC_MAX + 1];
-    long long down_until_ms; /* skipped until then after a failed connect */
+    long long down_until_ms; /* skipped until then after a failed connect or probe */
+    int up;                  /* the last probe or call reached it */
     struct pool_conn *conns;
 };
 
@@ -46,6 +49,11 @@ struct nw_enclave_pool {
     unsigned long long next_id;
     size_t rr;
     struct nw_enclave_pool_stats stats;
+    int probe_ms;       /* 0 = no background health checks */
+    int stopping;
+    int prober_running;
+    pthread_cond_t probe_cv; /* CLOCK_MONOTONIC; wakes the prober to stop */
+    pthread_t prober;
 };
 
 static long long now_ms(void)
@@ -54,6 +62,8 @@ static long long now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+static void *prober_main(void *arg);
 
 enum nw_err nw_enclave_pool_open(struct nw_enclave_pool **out, const struct nw_enclave_pool_config *cfg,
                                  struct nw_error *err)
@@ -68,6 +78,13 @@ enum nw_err nw_enclave_pool_open(struct nw_enclave_pool **out, const struct nw_e
     if (p == NULL) return nw_fail(err, NW_ERR_NOMEM, "pool");
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->probe_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    p->probe_ms = cfg->probe_interval_ms < 0 ? 0 : cfg->probe_interval_ms ? cfg->probe_interval_ms
+                                                                           : NW_POOL_DEFAULT_PROBE_MS;
     p->n_conns = n;
     p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : NW_POOL_DEFAULT_TIMEOUT_MS;
     p->eps = calloc(cfg->n_endpoints, sizeof(*p->eps));
@@ -87,6 +104,11 @@ enum nw_err nw_enclave_pool_open(struct nw_enclave_pool **out, const struct nw_e
         NW_GUARD(cfg->credentials->get(&p->creds, err));
         p->has_creds = 1;
     }
+    if (p->probe_ms > 0) {
+        if (pthread_create(&p->prober, NULL, prober_main, p) != 0)
+            NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "cannot start the enclave health checks"));
+        p->prober_running = 1;
+    }
     *out = p;
     p = NULL;
 out:
@@ -97,6 +119,13 @@ out:
 void nw_enclave_pool_close(struct nw_enclave_pool *pool)
 {
     if (pool == NULL) return;
+    if (pool->prober_running) {
+        pthread_mutex_lock(&pool->mu);
+        pool->stopping = 1;
+        pthread_cond_broadcast(&pool->probe_cv);
+        pthread_mutex_unlock(&pool->mu);
+        pthread_join(pool->prober, NULL);
+    }
     for (size_t i = 0; i < pool->n_eps; i++) {
         for (unsigned j = 0; j < pool->n_conns; j++)
             if (pool->eps[i].conns[j].fd >= 0) close(pool->eps[i].conns[j].fd);
@@ -105,6 +134,7 @@ void nw_enclave_pool_close(struct nw_enclave_pool *pool)
     free(pool->eps);
     nw_host_credentials_wipe(&pool->creds);
     pthread_cond_destroy(&pool->cv);
+    pthread_cond_destroy(&pool->probe_cv);
     pthread_mutex_destroy(&pool->mu);
     free(pool);
 }
@@ -113,20 +143,28 @@ void nw_enclave_pool_stats(struct nw_enclave_pool *pool, struct nw_enclave_pool_
 {
     pthread_mutex_lock(&pool->mu);
     *out = pool->stats;
+    out->endpoints = pool->n_eps;
+    out->endpoints_up = 0;
+    for (size_t i = 0; i < pool->n_eps; i++)
+        out->endpoints_up += pool->eps[i].up && pool->eps[i].down_until_ms <= now_ms();
     pthread_mutex_unlock(&pool->mu);
 }
 
 /* Take a free connection on an endpoint not in back-off and not in `tried`.
- * Waits while every usable endpoint is fully busy.  0 when none is usable. */
+ * When every untried endpoint is marked down, they are tried anyway as a
+ * last resort (a call never fails without trying: one that came back since
+ * the last probe is found at once).  Waits while every usable endpoint is
+ * fully busy.  0 when none is usable. */
 static int pool_take(struct nw_enclave_pool *p, const unsigned char *tried, size_t *ep, unsigned *cn)
 {
     pthread_mutex_lock(&p->mu);
     for (;;) {
         int usable = 0;
         long long t = now_ms();
-        for (size_t k = 0; k < p->n_eps; k++) {
+        for (size_t k = 0; k < 2 * p->n_eps; k++) {
             size_t i = (p->rr + k) % p->n_eps;
-            if (tried[i] || p->eps[i].down_until_ms > t) continue;
+            if (k == p->n_eps && usable) break; /* the last-resort pass only when nothing was usable */
+            if (tried[i] || (k < p->n_eps && p->eps[i].down_until_ms > t)) continue;
             usable = 1;
             for (unsigned j = 0; j < p->n_conns; j++) {
                 if (p->eps[i].conns[j].busy) continue;
@@ -150,9 +188,22 @@ static void pool_give(struct nw_enclave_pool *p, size_t ep, unsigned cn, int fd,
     pthread_mutex_lock(&p->mu);
     p->eps[ep].conns[cn].fd = fd;
     p->eps[ep].conns[cn].busy = 0;
+    p->eps[ep].up = !endpoint_down && fd >= 0 ? 1 : p->eps[ep].up && !endpoint_down;
     if (endpoint_down) p->eps[ep].down_until_ms = now_ms() + POOL_BACKOFF_MS;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+/* 1 if some endpoint not in `tried` is not in back-off. */
+static int pool_has_untried(struct nw_enclave_pool *p, const unsigned char *tried)
+{
+    int any = 0;
+    pthread_mutex_lock(&p->mu);
+    long long t = now_ms();
+    for (size_t i = 0; i < p->n_eps && !any; i++)
+        any = !tried[i] && p->eps[i].down_until_ms <= t;
+    pthread_mutex_unlock(&p->mu);
+    return any;
 }
 
 /* The request frame text: {"v":1,"id":N,"op":op,"params":params+credentials}. */
@@ -199,8 +250,10 @@ static enum nw_err map_code(const char *code)
     return NW_ERR_INTERNAL;
 }
 
-/* Parse a reply frame: {"id":..,"result":{..}} or {"id":..,"error":{code,message}}. */
-static enum nw_err parse_reply(const struct nw_buf *b, unsigned long long id, cJSON **result, struct nw_error *err)
+/* Parse a reply frame: {"id":..,"result":{..}} or {"id":..,"error":{code,message}}.
+ * *busy is set when the enclave refused the request because its queue is full. */
+static enum nw_err parse_reply(const struct nw_buf *b, unsigned long long id, cJSON **result, int *busy,
+                               struct nw_error *err)
 {
     enum nw_err rc = NW_OK;
     cJSON *root = NULL;
@@ -213,6 +266,7 @@ static enum nw_err parse_reply(const struct nw_buf *b, unsigned long long id, cJ
         const cJSON *code = nw_json_get(e, "code"), *msg = nw_json_get(e, "message");
         if (!cJSON_IsString(code) || !cJSON_IsString(msg))
             NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "malformed enclave error reply"));
+        *busy = strcmp(code->valuestring, NW_ENCLAVE_BUSY) == 0;
         NW_GUARD(nw_fail(err, map_code(code->valuestring), "%s", msg->valuestring));
     }
     cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(root, "result");
@@ -226,23 +280,95 @@ out:
     return rc;
 }
 
-/* One exchange on a connection; *io_failed tells a transport failure apart. */
-static enum nw_err exchange(struct nw_enclave_pool *p, int *fd, const char *spec, const char *frame,
-                            unsigned long long id, cJSON **result, int *io_failed, struct nw_error *err)
+/* One exchange on a connection; *io_failed tells a transport failure apart,
+ * *busy an enclave whose queue is full. */
+static enum nw_err exchange(int *fd, const char *spec, int timeout_ms, const char *frame, unsigned long long id,
+                            cJSON **result, int *io_failed, int *busy, struct nw_error *err)
 {
     enum nw_err rc = NW_OK;
     struct nw_buf reply;
     int eof = 0;
     nw_buf_init(&reply, NW_ENCLAVE_MAX_FRAME);
     *io_failed = 1;
-    if (*fd < 0) NW_GUARD(nw_transport_connect_timeout(fd, spec, p->timeout_ms, err));
+    *busy = 0;
+    if (*fd < 0) NW_GUARD(nw_transport_connect_timeout(fd, spec, timeout_ms, err));
     NW_GUARD(nw_enclave_frame_write(*fd, (const uint8_t *)frame, strlen(frame), err));
     NW_GUARD(nw_enclave_frame_read(*fd, &reply, &eof, err));
     *io_failed = 0;
-    NW_GUARD(parse_reply(&reply, id, result, err));
+    NW_GUARD(parse_reply(&reply, id, result, busy, err));
 out:
     nw_buf_free(&reply);
     return rc;
+}
+
+/*
+ * Background health checks.  Every probe_ms each endpoint gets a `health`
+ * call on a short-lived connection of its own (never a pooled one, so a
+ * probe neither waits behind signing work nor takes a connection from it).
+ * A probe that connects and is answered (even BUSY) marks the endpoint up
+ * and ends its back-off at once: recovery does not wait for a client
+ * request to find it.  A probe that cannot connect (the process is gone)
+ * marks it down until a probe reaches it again, so calls skip it instead of each one
+ * discovering the failure.  A slow answer changes nothing: a loaded enclave
+ * is not a dead one.
+ */
+static void probe_endpoint(struct nw_enclave_pool *p, size_t i)
+{
+    struct nw_error e = {0};
+    cJSON *res = NULL;
+    char frame[96];
+    int fd = -1, io_failed = 0, busy = 0, connected;
+    enum nw_err rc;
+
+    pthread_mutex_lock(&p->mu);
+    unsigned long long id = ++p->next_id;
+    pthread_mutex_unlock(&p->mu);
+    snprintf(frame, sizeof frame, "{\"v\":1,\"id\":%llu,\"op\":\"health\",\"params\":{}}", id);
+    connected = nw_transport_connect_timeout(&fd, p->eps[i].spec, POOL_PROBE_TIMEOUT_MS, &e) == NW_OK;
+    rc = connected ? exchange(&fd, p->eps[i].spec, POOL_PROBE_TIMEOUT_MS, frame, id, &res, &io_failed, &busy, &e)
+                   : NW_ERR_UNAVAILABLE;
+    cJSON_Delete(res);
+    if (fd >= 0) close(fd);
+    pthread_mutex_lock(&p->mu);
+    p->stats.probes++;
+    if (!connected) {
+        p->stats.probe_failures++;
+        p->eps[i].up = 0;
+        p->eps[i].down_until_ms = LLONG_MAX; /* until a probe reaches it again */
+    } else if (rc == NW_OK || busy) {
+        p->eps[i].up = 1;
+        p->eps[i].down_until_ms = 0;
+        pthread_cond_broadcast(&p->cv); /* callers waiting for a usable endpoint */
+    } else {
+        p->stats.probe_failures++;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *prober_main(void *arg)
+{
+    struct nw_enclave_pool *p = arg;
+    struct timespec until;
+
+    pthread_mutex_lock(&p->mu);
+    while (!p->stopping) {
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += p->probe_ms / 1000;
+        until.tv_nsec += (long)(p->probe_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!p->stopping && pthread_cond_timedwait(&p->probe_cv, &p->mu, &until) == 0) {
+        }
+        if (p->stopping) break;
+        pthread_mutex_unlock(&p->mu);
+        for (size_t i = 0; i < p->n_eps; i++)
+            probe_endpoint(p, i);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
 }
 
 enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *p, const char *op, const cJSON *params, int with_credentials,
@@ -264,8 +390,21 @@ enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *p, const char *op, cons
             rc = nw_fail(err, NW_ERR_UNAVAILABLE, "no healthy enclave");
             break;
         }
-        int fd = p->eps[ep].conns[cn].fd, reused = fd >= 0, io_failed = 0;
-        rc = exchange(p, &fd, p->eps[ep].spec, frame, id, result, &io_failed, err);
+        int fd = p->eps[ep].conns[cn].fd, reused = fd >= 0, io_failed = 0, busy = 0;
+        rc = exchange(&fd, p->eps[ep].spec, p->timeout_ms, frame, id, result, &io_failed, &busy, err);
+        if (busy) {
+            /* full queue: another enclave may have room; this one is healthy */
+            pool_give(p, ep, cn, fd, 0);
+            tried[ep] = 1;
+            if (!pool_has_untried(p, tried)) {
+                rc = nw_fail(err, NW_ERR_UNAVAILABLE, "every enclave is busy (queue full); retry later");
+                break;
+            }
+            pthread_mutex_lock(&p->mu);
+            p->stats.busy_retries++;
+            pthread_mutex_unlock(&p->mu);
+            continue;
+        }
         if (rc == NW_OK || !io_failed) {
             pool_give(p, ep, cn, fd, 0);
             break;

@@ -24,7 +24,7 @@
 #include "nitrowallet/enclave.h"
 #include "nitrowallet/enclave_pool.h"
 
-#define MAX_CONNS 16
+#define MAX_CONNS 64
 
 struct fake {
     int index;
@@ -32,6 +32,7 @@ struct fake {
     char spec[120];
     int lfd;
     volatile int stop;
+    volatile int all_busy; /* answer every request BUSY (a full queue) */
     pthread_t acceptor;
     pthread_t conns[MAX_CONNS];
     int fds[MAX_CONNS];
@@ -73,7 +74,9 @@ static void *serve_conn(void *arg)
         const cJSON *id = cJSON_GetObjectItem(req, "id"), *op = cJSON_GetObjectItem(req, "op");
         char out[512];
         long long idv = (long long)id->valuedouble;
-        if (strcmp(op->valuestring, "fail") == 0)
+        if (f->all_busy)
+            snprintf(out, sizeof(out), "{\"id\":%lld,\"error\":{\"code\":\"BUSY\",\"message\":\"queue full\"}}", idv);
+        else if (strcmp(op->valuestring, "fail") == 0)
             snprintf(out, sizeof(out), "{\"id\":%lld,\"error\":{\"code\":\"POLICY_DENIED\",\"message\":\"nope\"}}", idv);
         else if (strcmp(op->valuestring, "busy") == 0)
             snprintf(out, sizeof(out), "{\"id\":%lld,\"error\":{\"code\":\"BUSY\",\"message\":\"queue full\"}}", idv);
@@ -181,15 +184,22 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct nw_enclave_pool *open_pool(struct fixture *fx, size_t n, int timeout_ms)
+static struct nw_enclave_pool *open_pool_probing(struct fixture *fx, size_t n, int timeout_ms, int probe_ms)
 {
     const char *specs[2] = {fx->fakes[0].spec, fx->fakes[1].spec};
     struct nw_enclave_pool_config cfg = {.endpoints = specs, .n_endpoints = n, .connections = 2,
-                                         .timeout_ms = timeout_ms, .credentials = &nw_credentials_env};
+                                         .timeout_ms = timeout_ms, .credentials = &nw_credentials_env,
+                                         .probe_interval_ms = probe_ms};
     struct nw_enclave_pool *p = NULL;
     struct nw_error err;
     assert_int_equal(nw_enclave_pool_open(&p, &cfg, &err), NW_OK);
     return p;
+}
+
+/* Without background probes: the tests below count connections and calls. */
+static struct nw_enclave_pool *open_pool(struct fixture *fx, size_t n, int timeout_ms)
+{
+    return open_pool_probing(fx, n, timeout_ms, -1);
 }
 
 /* Call `op`; return the reply's endpoint number, or -(error code). */
@@ -282,6 +292,62 @@ static void test_failover_and_recovery(void **state)
     nw_enclave_pool_close(p);
 }
 
+/* An enclave whose queue is full answers BUSY: the call moves to another
+ * one; when every enclave is busy the caller gets 503 and says so. */
+static void test_busy_moves_to_another(void **state)
+{
+    struct fixture *fx = *state;
+    struct nw_enclave_pool *p = open_pool(fx, 2, 0);
+    struct nw_enclave_pool_stats st;
+    struct nw_error err;
+    fx->fakes[0].all_busy = 1;
+    for (int i = 0; i < 6; i++) assert_int_equal(call(p, "sign_message", 1, &err), 2);
+    nw_enclave_pool_stats(p, &st);
+    assert_true(st.busy_retries >= 1); /* round robin sent some to the busy one first */
+    assert_int_equal(st.failures, 0);
+    fx->fakes[1].all_busy = 1;
+    assert_int_equal(call(p, "sign_message", 1, &err), -NW_ERR_UNAVAILABLE);
+    assert_string_equal(err.msg, "every enclave is busy (queue full); retry later");
+    fx->fakes[0].all_busy = fx->fakes[1].all_busy = 0;
+    assert_true(call(p, "health", 0, &err) > 0);
+    nw_enclave_pool_close(p);
+}
+
+static int wait_up(struct nw_enclave_pool *p, size_t want)
+{
+    struct nw_enclave_pool_stats st;
+    for (int i = 0; i < 100; i++) {
+        nw_enclave_pool_stats(p, &st);
+        if (st.endpoints_up == want) return 1;
+        usleep(20 * 1000);
+    }
+    return 0;
+}
+
+/* Background health checks: a dead endpoint is skipped before any call
+ * trips over it, and a recovered one is used again without a back-off. */
+static void test_probes_mark_down_and_up(void **state)
+{
+    struct fixture *fx = *state;
+    struct nw_enclave_pool *p = open_pool_probing(fx, 2, 0, 50);
+    struct nw_enclave_pool_stats before, after;
+    struct nw_error err;
+    int seen[3] = {0};
+    assert_true(wait_up(p, 2));
+    fake_stop(&fx->fakes[0]);
+    assert_true(wait_up(p, 1));
+    nw_enclave_pool_stats(p, &before);
+    assert_true(before.probe_failures >= 1);
+    for (int i = 0; i < 6; i++) assert_int_equal(call(p, "health", 0, &err), 2);
+    nw_enclave_pool_stats(p, &after);
+    assert_int_equal(after.failovers, before.failovers); /* no call had to discover it */
+    fake_start(&fx->fakes[0]);
+    assert_true(wait_up(p, 2));
+    for (int i = 0; i < 6; i++) seen[call(p, "health", 0, &err)]++;
+    assert_true(seen[1] > 0 && seen[2] > 0);
+    nw_enclave_pool_close(p);
+}
+
 static void test_timeout(void **state)
 {
     struct fixture *fx = *state;
@@ -304,6 +370,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_credentials_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_healthy_enclave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_and_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_moves_to_another, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probes_mark_down_and_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
