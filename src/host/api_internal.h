@@ -27,6 +27,7 @@ struct nw_host {
     char *cert_pem, *key_pem;
     unsigned port;
     struct api_metrics *metrics;
+    struct api_inflight *inflight; /* Idempotency-Keys being acted on (api_idem.c) */
 };
 
 struct api_req {
@@ -88,6 +89,8 @@ void api_attestation(struct api_req *rq, struct api_resp *rs);
 int api_idem_lookup(struct api_req *rq, struct api_resp *rs, char key[NW_STORAGE_IDEM_KEY_MAX + 1],
                     char fp[NW_STORAGE_FINGERPRINT_MAX + 1]);
 void api_idem_store(struct api_req *rq, const struct api_resp *rs, const char *key, const char *fp);
+struct api_inflight *api_inflight_new(void);
+void api_inflight_free(struct api_inflight *f);
 
 /* Metrics (api_metrics.c). */
 struct api_metrics *api_metrics_new(void);

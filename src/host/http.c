@@ -193,7 +193,8 @@ enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg
     if (h->cfg.listen == NULL) h->cfg.listen = NW_HOST_DEFAULT_LISTEN;
     NW_GUARD(parse_listen(&sa, h->cfg.listen, err));
     h->metrics = api_metrics_new();
-    if (h->metrics == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "metrics"));
+    h->inflight = api_inflight_new();
+    if (h->metrics == NULL || h->inflight == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "metrics"));
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     if (!cfg->insecure_http) {
         if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
@@ -229,6 +230,7 @@ void nw_host_stop(struct nw_host *h)
     if (h == NULL) return;
     if (h->daemon != NULL) MHD_stop_daemon(h->daemon);
     api_metrics_free(h->metrics);
+    api_inflight_free(h->inflight);
     if (h->key_pem != NULL) {
         nw_wipe(h->key_pem, strlen(h->key_pem));
         free(h->key_pem);

@@ -264,6 +264,20 @@ cp "$tmp/r.json" "$tmp/first.json"
 call POST /v1/accounts "$ADMIN" '{"name":"idem-acct"}' 'Idempotency-Key: c-1'
 expect 201 "" "create retried: the first 201, not 409"
 cmp -s "$tmp/first.json" "$tmp/r.json" || fail "create replay differs"
+# Concurrent duplicates: 8 account creations (generated names) with one key at
+# the same moment act once; the others replay the result or are told the
+# first is still in progress.
+accts_before=$(py -c 'import sys; print(eval(sys.argv[1])[0])' "$(rows)")
+printf '{}' >"$tmp/empty.json"
+seq 1 8 | xargs -P 8 -I{} curl -sS --max-time 30 -o "$tmp/par-{}.json" -w '%{http_code}\n' \
+  -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -H 'Idempotency-Key: race-1' \
+  --data-binary "@$tmp/empty.json" "$H/v1/accounts" >"$tmp/par"
+accts_after=$(py -c 'import sys; print(eval(sys.argv[1])[0])' "$(rows)")
+[ $((accts_after - accts_before)) = 1 ] || fail "8 concurrent creates with one key made $((accts_after - accts_before)) accounts"
+grep -vxE '201|409' "$tmp/par" >/dev/null && fail "concurrent duplicates: $(sort "$tmp/par" | uniq -c)"
+names=$(cat "$tmp"/par-*.json | py -c 'import json,sys; print(len({json.loads(l)["name"] for l in sys.stdin.read().replace("}{","}\n{").splitlines() if "name" in l}))')
+[ "$names" = 1 ] || fail "concurrent duplicates returned $names different accounts"
+pass "8 concurrent creates with one Idempotency-Key: one account; answers $(sort "$tmp/par" | uniq -c | tr -s ' \n' ' ')"
 
 # --- metrics -------------------------------------------------------------------
 call GET /metrics ""
