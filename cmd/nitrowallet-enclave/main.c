@@ -38,12 +38,17 @@ static void usage(void)
             "         [--nsm-state DIR] [--dev] [--kms-region R] [--kms-endpoint HOST]\n"
             "         [--kms-connect tcp:H:P|vsock:CID:PORT|unix:/path] [--kms-ca FILE]\n"
             "         [--workers N] [--queue N] [--nsm-init]\n"
+            "         [--data-key-cache on|off] [--data-key-cache-max-age S] [--data-key-cache-max-uses N]\n"
+            "         [--data-key-cache-max-entries N]\n"
             "  --listen     default vsock:%d\n"
             "  --nsm        default device (/dev/nsm); emulated requires --dev and --nsm-state\n"
             "  --workers    default: online CPUs; --queue default %d\n"
+            "  --data-key-cache  KMS-released data keys kept in locked memory (default on: %us / %llu uses /\n"
+            "               %u entries); off = every signature asks KMS (docs/performance.md)\n"
             "  --nsm-init   with --dev --nsm emulated: create the development chain in --nsm-state\n"
             "               (kept if present), print the root certificate's path and exit\n",
-            NW_ENCLAVE_DEFAULT_PORT, NW_ENCLAVE_DEFAULT_QUEUE);
+            NW_ENCLAVE_DEFAULT_PORT, NW_ENCLAVE_DEFAULT_QUEUE, NW_DKCACHE_DEFAULT_MAX_AGE_S,
+            NW_DKCACHE_DEFAULT_MAX_USES, NW_DKCACHE_DEFAULT_MAX_ENTRIES);
 }
 
 static int parse_count(unsigned *out, const char *s, unsigned max)
@@ -96,6 +101,17 @@ static int parse_args(struct opts *o, int argc, char **argv)
         else if (strcmp(a, "--kms-ca") == 0) o->cfg.kms.ca_file = v;
         else if (strcmp(a, "--workers") == 0) ok = parse_count(&o->cfg.workers, v, NW_ENCLAVE_MAX_WORKERS);
         else if (strcmp(a, "--queue") == 0) ok = parse_count(&o->cfg.queue, v, NW_ENCLAVE_MAX_QUEUE);
+        else if (strcmp(a, "--data-key-cache") == 0) {
+            ok = strcmp(v, "on") == 0 || strcmp(v, "off") == 0;
+            o->cfg.cache.enabled = strcmp(v, "on") == 0;
+        } else if (strcmp(a, "--data-key-cache-max-age") == 0) ok = parse_count(&o->cfg.cache.max_age_s, v, 86400);
+        else if (strcmp(a, "--data-key-cache-max-entries") == 0)
+            ok = parse_count(&o->cfg.cache.max_entries, v, NW_DKCACHE_LIMIT_ENTRIES);
+        else if (strcmp(a, "--data-key-cache-max-uses") == 0) {
+            unsigned n = 0;
+            ok = parse_count(&n, v, 1000000000u);
+            o->cfg.cache.max_uses = n;
+        }
         else ok = 0;
         if (!ok)
             return 0;
@@ -134,6 +150,7 @@ int main(int argc, char **argv)
 
     o.cfg.listen = "vsock:5000";
     o.cfg.queue = NW_ENCLAVE_DEFAULT_QUEUE;
+    o.cfg.cache.enabled = 1;
     o.cfg.workers = cpus < 1 ? 1 : cpus > NW_ENCLAVE_MAX_WORKERS ? NW_ENCLAVE_MAX_WORKERS : (unsigned)cpus;
     o.cfg.kms.region = getenv("AWS_REGION") ? getenv("AWS_REGION") : "us-east-1";
     if (!parse_args(&o, argc, argv)) {

@@ -20,6 +20,7 @@
 #include "nitrowallet/buf.h"
 #include "nitrowallet/error.h"
 #include "nitrowallet/kms_client.h"
+#include "nitrowallet/dkcache.h"
 #include "nitrowallet/nsm.h"
 
 #define NW_ENCLAVE_PROTOCOL_VERSION 1
@@ -79,6 +80,7 @@ NW_MUST_CHECK enum nw_err nw_enclave_reply_error(struct nw_buf *out, const cJSON
 struct nw_enclave_ops {
     struct nw_nsm *nsm;               /* shared by all workers */
     struct nw_kms_client *kms;        /* this worker's own client (not thread-safe) */
+    struct nw_dkcache *dkcache;       /* shared data-key cache (dkcache.h); NULL = none */
 };
 
 /* Handle one request frame and always produce a reply frame in `out`
@@ -95,6 +97,7 @@ struct nw_enclave_config {
     struct nw_kms_config kms;
     unsigned workers;                /* 1..NW_ENCLAVE_MAX_WORKERS */
     unsigned queue;                  /* 1..NW_ENCLAVE_MAX_QUEUE */
+    struct nw_dkcache_config cache;  /* data-key cache; .enabled = 0 turns it off */
 };
 
 /* Bind, print the ready line via `ready` (may be NULL), serve until *stop

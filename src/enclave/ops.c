@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "nitrowallet/base64.h"
+#include "nitrowallet/dkcache.h"
 #include "nitrowallet/hex.h"
 #include "nitrowallet/json.h"
 
@@ -34,6 +35,20 @@ static enum nw_err op_health(struct nw_enclave_ops *ops, const cJSON *params, cJ
         cJSON_AddStringToObject(result, "nsm", nw_nsm_is_emulated(ops->nsm) ? "emulated" : "device") == NULL ||
         cJSON_AddNumberToObject(result, "protocol", NW_ENCLAVE_PROTOCOL_VERSION) == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
+    if (ops->dkcache != NULL) {
+        struct nw_dkcache_stats st;
+        cJSON *c = cJSON_AddObjectToObject(result, "data_key_cache");
+        nw_dkcache_stats(ops->dkcache, &st);
+        if (c == NULL || cJSON_AddBoolToObject(c, "enabled", st.enabled) == NULL ||
+            cJSON_AddNumberToObject(c, "entries", (double)st.entries) == NULL ||
+            cJSON_AddNumberToObject(c, "hits", (double)st.hits) == NULL ||
+            cJSON_AddNumberToObject(c, "misses", (double)st.misses) == NULL ||
+            cJSON_AddNumberToObject(c, "evictions", (double)st.evictions) == NULL ||
+            cJSON_AddNumberToObject(c, "max_entries", (double)st.max_entries) == NULL ||
+            cJSON_AddNumberToObject(c, "max_age_s", st.max_age_s) == NULL ||
+            cJSON_AddNumberToObject(c, "max_uses", (double)st.max_uses) == NULL)
+            return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
+    }
     return NW_OK;
 }
 

@@ -17,11 +17,24 @@
 #include <string.h>
 
 #include "nitrowallet/base64.h"
+#include "nitrowallet/dkcache.h"
 #include "nitrowallet/json.h"
 
 #define KEY_DRAWS 8
 
 static const char *const generate_keys[] = {"name", "kms_key_id", "policy", "credentials", NULL};
+
+/* The data-key cache id of an account: everything KMS judged when it
+ * released the key (key id, CiphertextBlob, encryption context) and the
+ * credentials it accepted, so a request with other credentials misses and
+ * is judged by KMS again. */
+static void cache_id(uint8_t id[NW_DKCACHE_ID_LEN], const struct nw_enclave_account *a, const uint8_t *blob,
+                     size_t blob_len, const struct nw_kms_kv kv[2], const struct nw_aws_credentials *creds)
+{
+    const char *fields[7] = {kv[0].key, kv[0].value, kv[1].key, kv[1].value, creds->access_key_id,
+                             creds->secret_access_key, creds->session_token ? creds->session_token : ""};
+    nw_dkcache_id(id, a->kms_key_id, blob, blob_len, fields, 7);
+}
 
 /* A private key from NSM randomness, redrawing out-of-range entropy. */
 static enum nw_err key_from_nsm(struct nw_nsm *nsm, struct nw_secret *sk, struct nw_error *err)
@@ -104,6 +117,11 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
     NW_GUARD(nw_kms_generate_data_key(ops->kms, &creds, a.kms_key_id, kv, 2, &dk, &blob, err));
     nw_enclave_seal_context(&sctx, &a);
     NW_GUARD(nw_seal_key(&sealed, &dk, &sctx, sk.data, err));
+    if (ops->dkcache != NULL && dk.len == NW_DKCACHE_KEY_LEN) {
+        uint8_t id[NW_DKCACHE_ID_LEN];
+        cache_id(id, &a, blob.data, blob.len, kv, &creds);
+        nw_dkcache_put(ops->dkcache, id, dk.data);
+    }
     rc = generate_result(result, &a, pub, &sealed, &blob);
     if (rc != NW_OK)
         rc = nw_fail(err, rc, "generate_account: out of memory");
@@ -122,13 +140,24 @@ enum nw_err nw_enclave_open_account(struct nw_enclave_ops *ops, const cJSON *par
     struct nw_secret dk = {0};
     struct nw_seal_context sctx;
     struct nw_kms_kv kv[2];
-    uint8_t addr[NW_ADDRESS_LEN];
+    uint8_t addr[NW_ADDRESS_LEN], id[NW_DKCACHE_ID_LEN];
+    int cached = 0;
     enum nw_err rc;
 
     NW_GUARD(nw_enclave_parse_account(a, nw_json_get(params, "account"), err));
     NW_GUARD(nw_enclave_parse_credentials(&creds, nw_json_get(params, "credentials"), err));
     nw_enclave_kms_context(kv, a);
-    rc = nw_kms_decrypt(ops->kms, &creds, a->kms_key_id, a->data_key_blob, a->data_key_blob_len, kv, 2, &dk, err);
+    cache_id(id, a, a->data_key_blob, a->data_key_blob_len, kv, &creds);
+    if (ops->dkcache != NULL && (rc = nw_secret_alloc(&dk, NW_DKCACHE_KEY_LEN)) != NW_OK)
+        return nw_fail(err, rc, "account: cannot allocate locked memory");
+    if (ops->dkcache != NULL && nw_dkcache_get(ops->dkcache, id, dk.data)) {
+        cached = 1;
+        rc = NW_OK;
+    } else {
+        nw_secret_free(&dk);
+        rc = nw_kms_decrypt(ops->kms, &creds, a->kms_key_id, a->data_key_blob, a->data_key_blob_len, kv, 2, &dk,
+                            err);
+    }
     /* KMS authenticates the blob against the encryption context: a blob that
      * fails there belongs to another account (or is damaged), like a seal. */
     if (rc == NW_ERR_KMS_DENIED && strstr(err->msg, "InvalidCiphertextException") != NULL)
@@ -150,6 +179,9 @@ enum nw_err nw_enclave_open_account(struct nw_enclave_ops *ops, const cJSON *par
         rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the sealed key is not the account's address");
         goto out;
     }
+    /* only a key that opened this account's seal is remembered */
+    if (!cached && ops->dkcache != NULL)
+        nw_dkcache_put(ops->dkcache, id, dk.data);
 out:
     nw_secret_free(&dk);
     if (rc != NW_OK)

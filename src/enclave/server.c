@@ -250,11 +250,12 @@ static void shutdown_all(struct server *s, struct worker *w, unsigned n)
     }
 }
 
-static enum nw_err start_workers(struct server *s, struct worker *w, struct nw_error *err)
+static enum nw_err start_workers(struct server *s, struct worker *w, struct nw_dkcache *cache, struct nw_error *err)
 {
     for (unsigned i = 0; i < s->cfg->workers; i++) {
         w[i].srv = s;
         w[i].ops.nsm = s->cfg->nsm;
+        w[i].ops.dkcache = cache;
         if (nw_kms_client_new(&w[i].ops.kms, &s->cfg->kms, s->cfg->nsm, err) != NW_OK)
             return err->code;
         if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
@@ -269,6 +270,7 @@ enum nw_err nw_enclave_serve(const struct nw_enclave_config *cfg, volatile sig_a
 {
     struct server s;
     struct worker *w = NULL;
+    struct nw_dkcache *cache = NULL;
     int lfd = -1;
     enum nw_err rc;
 
@@ -288,8 +290,9 @@ enum nw_err nw_enclave_serve(const struct nw_enclave_config *cfg, volatile sig_a
         rc = nw_fail(err, NW_ERR_NOMEM, "server: out of memory");
         goto out;
     }
+    NW_GUARD(nw_dkcache_new(&cache, &cfg->cache, err));
     NW_GUARD(nw_enclave_listen(&lfd, cfg->listen, err));
-    NW_GUARD(start_workers(&s, w, err));
+    NW_GUARD(start_workers(&s, w, cache, err));
     if (ready != NULL)
         ready(cfg->listen);
     accept_loop(&s, lfd, stop);
@@ -299,6 +302,7 @@ out:
     if (w != NULL)
         shutdown_all(&s, w, cfg->workers);
     free(w);
+    nw_dkcache_free(cache); /* after the workers: wipes every cached key */
     pthread_cond_destroy(&s.done_cv);
     pthread_cond_destroy(&s.work_cv);
     pthread_mutex_destroy(&s.mu);
