@@ -69,6 +69,9 @@ TOOL_SRC    := $(wildcard tests/tools/*.c)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 ORACLE_BIN  := $(BUILD)/tests/oracle_check
 
+BENCH_SRC   := $(wildcard bench/*.c)
+BENCH_BIN   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
 FUZZ_SRC    := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES  := $(FUZZ_SRC:fuzz/%.c=%)
 REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
@@ -77,7 +80,7 @@ REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 .PHONY: all test asan fuzz run bench bootstrap clean format check-banned
 .DEFAULT_GOAL := all
 
-all: $(ALL_LIBS) $(CMD_BIN) $(UNIT_BIN) $(TOOL_BIN) $(ORACLE_BIN) $(REPLAY_BIN)
+all: $(ALL_LIBS) $(CMD_BIN) $(UNIT_BIN) $(TOOL_BIN) $(ORACLE_BIN) $(REPLAY_BIN) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -104,6 +107,10 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
