@@ -298,7 +298,7 @@ enum nw_err creds_fetch_container(void *ctx, struct nw_host_credentials *out, lo
     struct http_req q = {.method = "GET", .url = c->url, .headers = hdr, .metadata = 1, .ca_file = c->ca_file,
                          .what = "container endpoint"};
     NW_GUARD(http_do(&q, &r, err));
-    if (r.status != 200) NW_GUARD(nw_fail(err, NW_ERR_UNAVAILABLE, "container endpoint: HTTP %ld", r.status));
+    if (r.status != 200) NW_GUARD(nw_fail(err, NW_ERR_UNAVAILABLE, "HTTP %ld", r.status));
     rc = nw_creds_parse_json(out, expires_at, (const char *)r.buf.data, r.len, 0, err);
     if (rc != NW_OK) rc = err ? (err->code = NW_ERR_UNAVAILABLE) : NW_ERR_UNAVAILABLE;
 out:
@@ -320,14 +320,14 @@ static enum nw_err imds_get(const struct creds_imds *m, const char *path, const 
     struct curl_slist *hdr = curl_slist_append(NULL, token_hdr);
     if (hdr == NULL) return nw_fail(err, NW_ERR_NOMEM, "IMDS request");
     snprintf(url, sizeof(url), "%s%s", m->base, path);
-    struct http_req q = {.method = "GET", .url = url, .headers = hdr, .metadata = 1, .what = "IMDS"};
+    struct http_req q = {.method = "GET", .url = url, .headers = hdr, .metadata = 1, .what = m->base};
     enum nw_err rc = http_do(&q, r, err);
     for (struct curl_slist *s = hdr; s != NULL; s = s->next) nw_wipe(s->data, strlen(s->data));
     curl_slist_free_all(hdr);
     if (rc == NW_OK && r->status != 200) {
         if (r->status == 404 && strcmp(path, "/latest/meta-data/iam/security-credentials/") == 0)
-            return nw_fail(err, NW_ERR_UNAVAILABLE, "IMDS: no IAM role attached to this instance");
-        return nw_fail(err, NW_ERR_UNAVAILABLE, "IMDS: HTTP %ld", r->status);
+            return nw_fail(err, NW_ERR_UNAVAILABLE, "no IAM role attached to this instance");
+        return nw_fail(err, NW_ERR_UNAVAILABLE, "HTTP %ld", r->status);
     }
     return rc;
 }
@@ -344,15 +344,15 @@ static enum nw_err imds_token(const struct creds_imds *m, struct nw_secret *hdr_
         return nw_fail(err, NW_ERR_NOMEM, "IMDS request");
     }
     snprintf(url, sizeof(url), "%s/latest/api/token", m->base);
-    struct http_req q = {.method = "PUT", .url = url, .headers = hdr, .metadata = 1, .what = "IMDS"};
+    struct http_req q = {.method = "PUT", .url = url, .headers = hdr, .metadata = 1, .what = m->base};
     enum nw_err rc = http_do(&q, r, err);
     curl_slist_free_all(hdr);
     if (rc != NW_OK) return rc;
-    if (r->status != 200) return nw_fail(err, NW_ERR_UNAVAILABLE, "IMDS: session token: HTTP %ld", r->status);
-    if (r->len == 0 || r->len > IMDS_TOKEN_MAX) return nw_fail(err, NW_ERR_UNAVAILABLE, "IMDS: bad session token length");
+    if (r->status != 200) return nw_fail(err, NW_ERR_UNAVAILABLE, "session token: HTTP %ld", r->status);
+    if (r->len == 0 || r->len > IMDS_TOKEN_MAX) return nw_fail(err, NW_ERR_UNAVAILABLE, "bad session token length");
     for (size_t i = 0; i < r->len; i++)
         if (r->buf.data[i] <= 0x20 || r->buf.data[i] >= 0x7f)
-            return nw_fail(err, NW_ERR_UNAVAILABLE, "IMDS: session token has invalid characters");
+            return nw_fail(err, NW_ERR_UNAVAILABLE, "session token has invalid characters");
     snprintf((char *)hdr_out->data, hdr_out->len, "X-aws-ec2-metadata-token: %.*s", (int)r->len, (const char *)r->buf.data);
     return NW_OK;
 }
@@ -362,11 +362,11 @@ static enum nw_err imds_role(char *role, size_t cap, const struct http_resp *r, 
 {
     size_t n = 0;
     while (n < r->len && r->buf.data[n] != '\n' && r->buf.data[n] != '\r') n++;
-    if (n == 0 || n >= cap) return nw_fail(err, NW_ERR_UNAVAILABLE, "IMDS: bad role name length");
+    if (n == 0 || n >= cap) return nw_fail(err, NW_ERR_UNAVAILABLE, "bad role name length");
     for (size_t i = 0; i < n; i++) {
         char c = (char)r->buf.data[i];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("_+=,.@-", c);
-        if (!ok) return nw_fail(err, NW_ERR_UNAVAILABLE, "IMDS: bad role name");
+        if (!ok) return nw_fail(err, NW_ERR_UNAVAILABLE, "bad role name");
         role[i] = c;
     }
     role[n] = '\0';
