@@ -22,11 +22,6 @@
 #define IMDS_DEFAULT_V6 "http://[fd00:ec2::254]"
 #define CONTAINER_HOST "http://169.254.170.2"
 
-void nw_host_credentials_wipe(struct nw_host_credentials *c)
-{
-    if (c != NULL) nw_wipe(c, sizeof(*c));
-}
-
 void nw_host_credentials_view(struct nw_aws_credentials *out, const struct nw_host_credentials *c)
 {
     out->access_key_id = c->access_key_id;
