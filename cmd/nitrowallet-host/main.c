@@ -3,8 +3,9 @@
  * SQLite storage (storage.h), bearer-token auth (auth.h) and a pool of
  * connections to nitrowallet-enclave (enclave_pool.h, docs/protocol.md).
  *
- * Trust boundary: untrusted with keys; holds the AWS credentials (from the
- * environment) that it forwards to the enclave, never logged.
+ * Trust boundary: untrusted with keys; holds the AWS credentials (the
+ * default provider chain, credentials.h: environment, web identity,
+ * container, IMDSv2) that it forwards to the enclave, never logged.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -115,6 +116,8 @@ int main(int argc, char **argv)
     struct nw_auth *auth = NULL;
     struct nw_enclave_pool *pool = NULL;
     struct nw_host *host = NULL;
+    struct nw_creds_chain *creds = NULL;
+    struct nw_credentials_provider provider;
     int status = 1;
     sigset_t set;
     memset(&o, 0, sizeof(o));
@@ -131,8 +134,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct nw_enclave_pool_config pc = {.endpoints = o.enclaves, .n_endpoints = o.n_enclaves,
-                                        .connections = o.connections, .credentials = &nw_credentials_env,
+                                        .connections = o.connections, .credentials = &provider,
                                         .probe_interval_ms = !o.probe_set ? 0 : o.probe_ms == 0 ? -1 : (int)o.probe_ms};
+    if (nw_creds_chain_from_env(&creds, NULL, &err) != NW_OK) goto fail;
+    nw_creds_chain_provider(&provider, creds);
     if (nw_auth_load_file(&auth, o.tokens, &err) != NW_OK) goto fail;
     if (nw_storage_sqlite_open(&st, o.db, &err) != NW_OK) goto fail;
     if (nw_enclave_pool_open(&pool, &pc, &err) != NW_OK) goto fail;
@@ -141,6 +146,7 @@ int main(int argc, char **argv)
     o.host.pool = pool;
     if (nw_host_start(&host, &o.host, &err) != NW_OK) goto fail;
     const char *listen = o.host.listen ? o.host.listen : NW_HOST_DEFAULT_LISTEN;
+    fprintf(stderr, "nitrowallet-host: AWS credentials from %s\n", nw_creds_chain_source(creds));
     printf("nitrowallet-host: listening on %s://%.*s:%u\n", o.host.insecure_http ? "http" : "https",
            (int)(strrchr(listen, ':') - listen), listen, nw_host_port(host));
     fflush(stdout);
@@ -157,5 +163,6 @@ done:
     nw_enclave_pool_close(pool);
     nw_storage_close(st);
     nw_auth_free(auth);
+    nw_creds_chain_free(creds);
     return status;
 }

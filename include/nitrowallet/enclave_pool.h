@@ -3,9 +3,11 @@
  * endpoints (docs/protocol.md), and the AWS credentials it forwards to them.
  *
  * Trust boundary: the host is untrusted with keys, but it holds the AWS
- * credentials the enclave uses for KMS.  They are read once at start by a
- * provider, sent only inside request frames, and never logged or put in an
- * error message.  Replies from the enclave are parsed strictly (nw_json_parse).
+ * credentials the enclave uses for KMS.  They come from a provider
+ * (credentials.h: the default chain caches and refreshes them), are checked
+ * once at open, asked for again for every frame that carries them, sent only
+ * inside request frames, and never logged or put in an error message.
+ * Replies from the enclave are parsed strictly (nw_json_parse).
  *
  * Each endpoint ("unix:/path" or "vsock:CID:PORT", transport.h) gets up to N
  * persistent connections.  A call takes a free connection, sends one frame and
@@ -26,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "nitrowallet/credentials.h"
 #include "nitrowallet/error.h"
 
 #define NW_POOL_MAX_ENDPOINTS 16
@@ -33,26 +36,6 @@
 #define NW_POOL_MAX_CONNECTIONS 64
 #define NW_POOL_DEFAULT_TIMEOUT_MS 30000
 #define NW_POOL_DEFAULT_PROBE_MS 2000
-#define NW_POOL_CRED_MAX 4096
-
-/* AWS credentials, as the enclave's `credentials` param wants them. */
-struct nw_host_credentials {
-    char access_key_id[129];
-    char secret_access_key[NW_POOL_CRED_MAX + 1];
-    char session_token[NW_POOL_CRED_MAX + 1]; /* "" when none */
-};
-
-/* A credentials provider: fills `out` (this issue: the environment). */
-struct nw_credentials_provider {
-    const char *name;
-    enum nw_err (*get)(struct nw_host_credentials *out, struct nw_error *err);
-};
-
-/* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (optional). */
-extern const struct nw_credentials_provider nw_credentials_env;
-
-/* Wipe credentials. */
-void nw_host_credentials_wipe(struct nw_host_credentials *c);
 
 struct nw_enclave_pool;
 
@@ -61,11 +44,13 @@ struct nw_enclave_pool_config {
     size_t n_endpoints;
     unsigned connections;         /* per endpoint; 0 = NW_POOL_DEFAULT_CONNECTIONS */
     int timeout_ms;               /* per send/receive; 0 = NW_POOL_DEFAULT_TIMEOUT_MS */
-    const struct nw_credentials_provider *credentials; /* may be NULL: no credentials */
+    const struct nw_credentials_provider *credentials; /* copied; its ctx must outlive the pool.
+                                                          NULL: no credentials */
     int probe_interval_ms;        /* background health checks; 0 = NW_POOL_DEFAULT_PROBE_MS, <0 = off */
 };
 
-/* Read the credentials once and prepare the pool (no connection is opened). */
+/* Check that the provider yields credentials and prepare the pool (no
+ * connection is opened). */
 NW_MUST_CHECK enum nw_err nw_enclave_pool_open(struct nw_enclave_pool **out, const struct nw_enclave_pool_config *cfg,
                                                struct nw_error *err);
 
@@ -76,7 +61,8 @@ void nw_enclave_pool_close(struct nw_enclave_pool *pool);
  * With `with_credentials` the provider's credentials are added as
  * params.credentials for the frame only.  On NW_OK *result owns the reply's
  * `result` object.  An enclave error reply maps its code back to enum nw_err
- * (BUSY -> NW_ERR_UNAVAILABLE) with the enclave's message.
+ * with the enclave's message; BUSY moves the call to another enclave, and
+ * is NW_ERR_UNAVAILABLE when every one is busy.
  */
 NW_MUST_CHECK enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *pool, const char *op, const cJSON *params,
                                                int with_credentials, cJSON **result, struct nw_error *err);

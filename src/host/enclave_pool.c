@@ -45,7 +45,7 @@ struct nw_enclave_pool {
     unsigned n_conns;
     int timeout_ms;
     int has_creds;
-    struct nw_host_credentials creds;
+    struct nw_credentials_provider creds; /* asked for every frame that carries credentials */
     unsigned long long next_id;
     size_t rr;
     struct nw_enclave_pool_stats stats;
@@ -101,7 +101,12 @@ enum nw_err nw_enclave_pool_open(struct nw_enclave_pool **out, const struct nw_e
         p->n_eps++;
     }
     if (cfg->credentials != NULL) {
-        NW_GUARD(cfg->credentials->get(&p->creds, err));
+        /* fail at start, not at the first request, when there are none */
+        struct nw_host_credentials probe;
+        rc = cfg->credentials->get(cfg->credentials->ctx, &probe, err);
+        nw_host_credentials_wipe(&probe);
+        if (rc != NW_OK) goto out;
+        p->creds = *cfg->credentials;
         p->has_creds = 1;
     }
     if (p->probe_ms > 0) {
@@ -132,7 +137,6 @@ void nw_enclave_pool_close(struct nw_enclave_pool *pool)
         free(pool->eps[i].conns);
     }
     free(pool->eps);
-    nw_host_credentials_wipe(&pool->creds);
     pthread_cond_destroy(&pool->cv);
     pthread_cond_destroy(&pool->probe_cv);
     pthread_mutex_destroy(&pool->mu);
@@ -211,26 +215,30 @@ static enum nw_err build_frame(struct nw_enclave_pool *p, const char *op, const 
                                unsigned long long id, char **text, struct nw_error *err)
 {
     enum nw_err rc = NW_OK;
+    struct nw_host_credentials creds;
     cJSON *req = cJSON_CreateObject();
     cJSON *prm = cJSON_Duplicate(params, 1);
+    memset(&creds, 0, sizeof(creds));
     if (req == NULL || prm == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
     cJSON_AddNumberToObject(req, "v", 1);
     cJSON_AddNumberToObject(req, "id", (double)id);
     cJSON_AddStringToObject(req, "op", op);
     if (with_creds) {
         if (!p->has_creds) NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "no AWS credentials configured"));
+        NW_GUARD(p->creds.get(p->creds.ctx, &creds, err));
         cJSON *c = cJSON_AddObjectToObject(prm, "credentials");
         if (c == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "credentials"));
-        cJSON_AddStringToObject(c, "access_key_id", p->creds.access_key_id);
-        cJSON_AddStringToObject(c, "secret_access_key", p->creds.secret_access_key);
-        if (p->creds.session_token[0] != '\0')
-            cJSON_AddStringToObject(c, "session_token", p->creds.session_token);
+        cJSON_AddStringToObject(c, "access_key_id", creds.access_key_id);
+        cJSON_AddStringToObject(c, "secret_access_key", creds.secret_access_key);
+        if (creds.session_token[0] != '\0')
+            cJSON_AddStringToObject(c, "session_token", creds.session_token);
     }
     cJSON_AddItemToObject(req, "params", prm);
     prm = NULL;
     *text = cJSON_PrintUnformatted(req);
     if (*text == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
 out:
+    nw_host_credentials_wipe(&creds);
     /* wipe the credential copies inside the tree before freeing it */
     if (req != NULL) {
         cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(req, "params"), "credentials");
