@@ -66,6 +66,11 @@ async function receiptOf(hash) {
   throw new Error(`no receipt for ${hash} after 30 s`);
 }
 
+// The node's own words for a refused request (ethers keeps the JSON-RPC
+// error object in e.error).
+const rpcError = (e) => String((e && e.error && e.error.message) || (e && e.message) || e);
+const refusal = (p) => p.then(() => null, rpcError);
+
 const balance = async (addr, block) => big(await rpc("eth_getBalance", [addr, q(block)]));
 
 // Sign `tx` (the API's JSON) through the API, submit the raw bytes, and check
@@ -150,7 +155,12 @@ async function main() {
     const value = q(randValue());
     const gas = await estimate({ from: account, to, value });
     const tx = { type: 2, chainId: Number(CHAIN_ID), nonce: await nonceOf(account), gas, ...(await fees1559()), to, value, data: "0x" };
-    await signSubmitCheck("EIP-1559 transfer", account, tx);
+    const { signed } = await signSubmitCheck("EIP-1559 transfer", account, tx);
+    // The node must refuse the same bytes again (the nonce is spent): it
+    // really checks what it is given.
+    const replay = await refusal(rpc("eth_sendRawTransaction", [signed.raw_transaction]));
+    check(replay !== null && /nonce/i.test(replay), `replayed transaction: ${replay === null ? "accepted" : replay}`);
+    ok(`replaying the raw EIP-1559 transaction is refused by the node: ${replay.slice(0, 80)}`);
   }
 
   // 4. EIP-2930 transfer with a non-empty access list.
@@ -185,6 +195,13 @@ async function main() {
     check(v === CHAIN_ID * 2n + 35n || v === CHAIN_ID * 2n + 36n, `legacy: node's v = ${v} is not EIP-155 for chain ${CHAIN_ID}`);
     check(ethers.Transaction.from(signed.raw_transaction).signature.networkV === v, "legacy: ethers reads another v");
     ok(`legacy: v = ${v} = chainId * 2 + 35 + yParity (EIP-155)`);
+
+    // The same transfer signed for chain 1 must not run on chain 31337.
+    const other = await api("POST", `/v1/accounts/${NAME}/sign/transaction`, SIGNER,
+      { transaction: { ...tx, chainId: 1, nonce: await nonceOf(account) } }, 200);
+    const refused = await refusal(rpc("eth_sendRawTransaction", [other.raw_transaction]));
+    check(refused !== null && /chain/i.test(refused), `legacy transaction for chain 1: ${refused === null ? "accepted" : refused}`);
+    ok(`the same legacy transfer signed for chain id 1 is refused by the node: ${refused.slice(0, 80)}`);
   }
 
   // 6. Contract creation: init code copying a runtime that returns a random

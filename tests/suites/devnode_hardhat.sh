@@ -105,10 +105,11 @@ cat "$tmp/flow.out"
 node $ORACLE/devnode_sign.mjs >"$tmp/sign.out" 2>&1 || { cat "$tmp/sign.out"; fail "devnode_sign.mjs (seed $seed)"; }
 cat "$tmp/sign.out"
 
-# The audit trail holds what was signed: 4 transactions, 2 x COUNT others.
+# The audit trail holds what was signed: 5 transactions (one for chain 1),
+# 2 x COUNT messages and typed documents.
 count=${NW_DEVNODE_COUNT:-40}
 got=$(/usr/bin/python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("select count(*) from SignedValueTable").fetchone()[0])' "$tmp/host.db")
-[ "$got" = $((4 + 2 * count)) ] || fail "SignedValueTable has $got rows, want $((4 + 2 * count))"
+[ "$got" = $((5 + 2 * count)) ] || fail "SignedValueTable has $got rows, want $((5 + 2 * count))"
 pass "the audit trail records all $got signatures"
 
 echo "devnode_hardhat: all checks passed"
