@@ -184,11 +184,13 @@ async function main() {
     ok("EIP-2930: the node's access list is the one sent (2 addresses, 2 storage keys)");
   }
 
-  // 5. Legacy transfer, EIP-155 protected.
+  // 5. Legacy transfer, EIP-155 protected.  Its value is a JSON number
+  // k * 10^15 (0.00k ETH), which docs/signing.md allows below 2^53 and which
+  // cJSON would re-print as "ke+15" (the host must forward it exactly).
   {
     const to = randRecipient();
-    const value = q(randValue());
-    const gas = await estimate({ from: account, to, value });
+    const value = rint(1, 9) * 1e15;
+    const gas = await estimate({ from: account, to, value: q(BigInt(value)) });
     const tx = { type: 0, chainId: Number(CHAIN_ID), nonce: await nonceOf(account), gas, gasPrice: q(big(await rpc("eth_gasPrice", []))), to, value };
     const { signed, mined } = await signSubmitCheck("legacy EIP-155 transfer", account, tx);
     const v = big(mined.v);
