@@ -58,6 +58,18 @@ NW_MUST_CHECK enum nw_err nw_json_quantity(struct nw_u256 *out, const cJSON *ite
 NW_MUST_CHECK enum nw_err nw_json_u64(uint64_t *out, const cJSON *item, uint64_t max, const char *field,
                                       struct nw_error *err);
 
+/*
+ * Rewrite every number in `tree` (from nw_json_parse, so integer literals
+ * only) as a raw cJSON item holding its exact decimal text, so that a tree
+ * forwarded with cJSON_Print* carries the integer the client sent.  cJSON
+ * alone prints doubles with "%1.15g": 10^15 would leave as "1e+15", which
+ * the enclave's strict parser (rightly) refuses.  A magnitude of 2^53 or
+ * more is refused here (NW_ERR_BAD_REQUEST naming the member): its double
+ * may already differ from the literal, and no field accepts such a number.
+ * Numbers become cJSON_Raw: read them before, not after.
+ */
+NW_MUST_CHECK enum nw_err nw_json_exact_integers(cJSON *tree, struct nw_error *err);
+
 /* A string member, with its length (strings never contain NUL here). */
 NW_MUST_CHECK enum nw_err nw_json_string(const char **s, size_t *len, const cJSON *item, const char *field,
                                          struct nw_error *err);

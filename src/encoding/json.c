@@ -10,6 +10,7 @@
 #include "nitrowallet/json.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -350,6 +351,50 @@ enum nw_err nw_json_u64(uint64_t *out, const cJSON *item, uint64_t max, const ch
         return nw_fail(err, NW_ERR_BAD_REQUEST, "%s: value exceeds the maximum %llu", field,
                        (unsigned long long)max);
     return NW_OK;
+}
+
+static enum nw_err exact_integers(cJSON *parent, struct nw_error *err)
+{
+    char text[32];
+    cJSON *c = parent->child;
+
+    while (c != NULL) {
+        cJSON *next = c->next;
+        if (cJSON_IsNumber(c)) {
+            double d = c->valuedouble;
+            cJSON *raw;
+            if (!(fabs(d) <= (double)NW_JSON_MAX_SAFE_INT))
+                return nw_fail(err, NW_ERR_BAD_REQUEST,
+                               "%.40s: JSON number is 2^53 or more in magnitude; send large values as a hex or "
+                               "decimal string", c->string != NULL ? c->string : "array element");
+            /* exact: |d| < 2^53 and, from the validator, an integer */
+            snprintf(text, sizeof text, "%.0f", d);
+            raw = cJSON_CreateRaw(text);
+            if (raw == NULL) return nw_fail(err, NW_ERR_NOMEM, "out of memory");
+            /* the member name moves to the new item (ReplaceItemViaPointer keeps none) */
+            raw->string = c->string;
+            raw->type |= c->type & cJSON_StringIsConst;
+            c->string = NULL;
+            if (!cJSON_ReplaceItemViaPointer(parent, c, raw)) { /* cannot fail: c is parent's child */
+                c->string = raw->string;
+                raw->string = NULL;
+                cJSON_Delete(raw);
+                return nw_fail(err, NW_ERR_INTERNAL, "JSON number could not be replaced");
+            }
+        } else if (c->child != NULL) {
+            enum nw_err rc = exact_integers(c, err); /* depth bounded by NW_JSON_MAX_DEPTH */
+            if (rc != NW_OK) return rc;
+        }
+        c = next;
+    }
+    return NW_OK;
+}
+
+enum nw_err nw_json_exact_integers(cJSON *tree, struct nw_error *err)
+{
+    if (tree == NULL || cJSON_IsNumber(tree))
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "expected a JSON object or array");
+    return tree->child != NULL ? exact_integers(tree, err) : NW_OK;
 }
 
 enum nw_err nw_json_string(const char **s, size_t *len, const cJSON *item, const char *field,

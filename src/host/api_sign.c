@@ -114,6 +114,11 @@ void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const c
         api_error(rq, rs, 500, "NOMEM", "out of memory");
         goto out;
     }
+    /* cJSON would re-print 10^15 as "1e+15" on the way to the enclave */
+    if (nw_json_exact_integers(params, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        goto out;
+    }
     memcpy(payload, rq->body.data, rq->body.len);
     payload[rq->body.len] = '\0';
     cJSON_AddItemToObject(params, "account", ap);

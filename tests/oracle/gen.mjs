@@ -27,10 +27,16 @@
 // The same seed always gives the same lines (the PRNG is sfc32 seeded from
 // the seed text), so a failure is reproduced with the seed alone.  A final
 // stderr line gives the count of each kind.  Runs on Node 18 and later.
+//
+// As a module it exports seedRandom(text) and the generators (genTyped,
+// randText, randBytes, ...), which other oracles use with their own seed
+// (tests/oracle/devnode_sign.mjs drives the host API with them).
 
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { ethers } from "ethers";
 
-// --- arguments ---------------------------------------------------------------
+// --- arguments (only when run as a program; see main() at the end) ---------
 
 function usage(msg) {
     if (msg) process.stderr.write(`gen.mjs: ${msg}\n`);
@@ -38,30 +44,28 @@ function usage(msg) {
     process.exit(2);
 }
 
-let seedText = null;
-let count = 3000;
-let kindsArg = null;
-{
-    const argv = process.argv.slice(2);
+function parseArgs(argv) {
+    const opts = { seedText: null, count: 3000, kindsArg: null };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const next = () => {
             if (i + 1 >= argv.length) usage(`${a} needs a value`);
             return argv[++i];
         };
-        if (a === "--seed") seedText = next();
+        if (a === "--seed") opts.seedText = next();
         else if (a === "--count") {
             const v = next();
             if (!/^[0-9]+$/.test(v)) usage(`bad --count ${JSON.stringify(v)}`);
-            count = parseInt(v, 10);
-        } else if (a === "--kinds") kindsArg = next();
+            opts.count = parseInt(v, 10);
+        } else if (a === "--kinds") opts.kindsArg = next();
         else if (a === "-h" || a === "--help") usage();
         else usage(`unknown argument ${JSON.stringify(a)}`);
     }
-    if (seedText === null) {
-        seedText = String(Math.floor(Math.random() * 2 ** 32));
-        process.stderr.write(`gen.mjs: no --seed given, using --seed ${seedText}\n`);
+    if (opts.seedText === null) {
+        opts.seedText = String(Math.floor(Math.random() * 2 ** 32));
+        process.stderr.write(`gen.mjs: no --seed given, using --seed ${opts.seedText}\n`);
     }
+    return opts;
 }
 
 // Generator self-checks (ethers against itself) on every 4th case of a kind.
@@ -102,7 +106,15 @@ function makeRng(text) {
     return next;
 }
 
-const u32 = makeRng(seedText);
+// The generators below draw from one module-wide PRNG; seedRandom() must be
+// called before any of them (main() does it from --seed).
+let seedText = null;
+let u32 = () => { throw new Error("gen.mjs: seedRandom() was not called"); };
+export function seedRandom(text) {
+    seedText = String(text);
+    u32 = makeRng(seedText);
+    for (const k of Object.keys(selfCheckCounts)) delete selfCheckCounts[k];
+}
 const rint = (lo, hi) => lo + Math.floor((u32() / 4294967296) * (hi - lo + 1)); // inclusive
 const chance = (p) => u32() / 4294967296 < p;
 const pick = (arr) => arr[rint(0, arr.length - 1)];
@@ -602,14 +614,19 @@ const DOMAIN_FIELDS = [
     ["verifyingContract", "address"], ["salt", "bytes32"],
 ];
 
-async function genTyped(wallet) {
+// opts.maxMessageJson bounds the rendered message's JSON length (default
+// 200,000); callers with a smaller body limit (the host API: 64 KiB) pass less.
+// Besides the gen.mjs line fields it returns `values`: the domain, types
+// (without EIP712Domain) and message as ethers takes them.
+async function genTyped(wallet, opts = {}) {
+    const maxMessageJson = opts.maxMessageJson ?? 200000;
     // Keep the JSON well under NW_EIP712_MAX_JSON (512 KiB): wide arrays of
     // nested structs multiply, so draw again when a message gets too big.
     let types, primaryType, message, renderedMessage;
     do {
         ({ types, primaryType } = randTypes());
         [message, renderedMessage] = randValue(primaryType, types);
-    } while (JSON.stringify(renderedMessage).length > 200000);
+    } while (JSON.stringify(renderedMessage).length > maxMessageJson);
 
     const domain = {}, renderedDomain = [], domainType = [];
     const allDomain = chance(0.3);
@@ -661,6 +678,7 @@ async function genTyped(wallet) {
             signature,
             encode_type: ethers.TypedDataEncoder.from(types).encodeType(primaryType), // for diagnosis
         },
+        values: { domain, types, message },
     };
 }
 
@@ -682,59 +700,72 @@ function genDigest(wallet) {
 
 const KINDS = ["tx", "personal", "typed", "keccak", "digest"];
 const WEIGHTS = { tx: 40, personal: 15, typed: 30, keccak: 8, digest: 7 };
-const enabled = kindsArg ? kindsArg.split(",") : KINDS;
-for (const k of enabled) if (!KINDS.includes(k)) usage(`unknown kind ${k}`);
 
-const counts = Object.fromEntries(KINDS.map((k) => [k, 0]));
-let pending = [];
-let pendingBytes = 0;
-async function flush() {
-    if (!pending.length) return;
-    const chunk = pending.join("");
-    pending = [];
-    pendingBytes = 0;
-    if (!process.stdout.write(chunk)) await new Promise((res) => process.stdout.once("drain", res));
-}
-async function emit(kind, wallet, body) {
-    const line = { kind };
-    if (wallet !== null) {
-        line.key = wallet.privateKey;
-        line.address = wallet.address;
+async function main(argv) {
+    const { seedText: seed, count, kindsArg } = parseArgs(argv);
+    seedRandom(seed);
+    const enabled = kindsArg ? kindsArg.split(",") : KINDS;
+    for (const k of enabled) if (!KINDS.includes(k)) usage(`unknown kind ${k}`);
+
+    const counts = Object.fromEntries(KINDS.map((k) => [k, 0]));
+    let pending = [];
+    let pendingBytes = 0;
+    async function flush() {
+        if (!pending.length) return;
+        const chunk = pending.join("");
+        pending = [];
+        pendingBytes = 0;
+        if (!process.stdout.write(chunk)) await new Promise((res) => process.stdout.once("drain", res));
     }
-    Object.assign(line, body);
-    pending.push(JSON.stringify(line) + "\n");
-    pendingBytes += pending[pending.length - 1].length;
-    counts[kind]++;
-    if (pendingBytes > 1 << 20) await flush();
+    async function emit(kind, wallet, body) {
+        const line = { kind };
+        if (wallet !== null) {
+            line.key = wallet.privateKey;
+            line.address = wallet.address;
+        }
+        Object.assign(line, body);
+        pending.push(JSON.stringify(line) + "\n");
+        pendingBytes += pending[pending.length - 1].length;
+        counts[kind]++;
+        if (pendingBytes > 1 << 20) await flush();
+    }
+
+    process.stdout.on("error", (e) => {
+        if (e.code === "EPIPE") process.exit(0);
+        throw e;
+    });
+
+    // Fixed part: every keccak length around the rate boundaries (136, 272).
+    const forcedKeccak = [];
+    if (enabled.includes("keccak")) {
+        for (let l = 130; l <= 140; l++) forcedKeccak.push(l);
+        for (let l = 270; l <= 275; l++) forcedKeccak.push(l);
+        forcedKeccak.push(0, 1, 135, 136, 137, 271, 272, 273, 408);
+    }
+    const table = enabled.map((k) => [WEIGHTS[k], k]);
+    for (let i = 0; i < count; i++) {
+        if (i < forcedKeccak.length) {
+            await emit("keccak", null, genKeccak(forcedKeccak[i]));
+            continue;
+        }
+        const kind = weighted(table);
+        switch (kind) {
+        case "tx": { const w = new ethers.Wallet(randKey()); await emit(kind, w, await genTx(w)); break; }
+        case "personal": { const w = new ethers.Wallet(randKey()); await emit(kind, w, await genPersonal(w)); break; }
+        case "typed": { const w = new ethers.Wallet(randKey()); const { input_json, expect } = await genTyped(w); await emit(kind, w, { input_json, expect }); break; }
+        case "keccak": await emit(kind, null, genKeccak()); break;
+        case "digest": { const w = new ethers.Wallet(randKey()); await emit(kind, w, genDigest(w)); break; }
+        }
+    }
+    await flush();
+    process.stderr.write(`gen.mjs: seed ${seedText}: ${count} cases: ` +
+        KINDS.map((k) => `${k} ${counts[k]}`).join(", ") + "\n");
 }
 
-process.stdout.on("error", (e) => {
-    if (e.code === "EPIPE") process.exit(0);
-    throw e;
-});
+// Importers (tests/oracle/devnode_sign.mjs) reuse the generators with their
+// own seed; gen.mjs's output for a given seed does not depend on them.
+export { genTyped, randText, randBytes, randKey, rint, chance, pick, weighted, hex, renderData, jsonText };
 
-// Fixed part: every keccak length around the rate boundaries (136, 272).
-const forcedKeccak = [];
-if (enabled.includes("keccak")) {
-    for (let l = 130; l <= 140; l++) forcedKeccak.push(l);
-    for (let l = 270; l <= 275; l++) forcedKeccak.push(l);
-    forcedKeccak.push(0, 1, 135, 136, 137, 271, 272, 273, 408);
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+    await main(process.argv.slice(2));
 }
-const table = enabled.map((k) => [WEIGHTS[k], k]);
-for (let i = 0; i < count; i++) {
-    if (i < forcedKeccak.length) {
-        await emit("keccak", null, genKeccak(forcedKeccak[i]));
-        continue;
-    }
-    const kind = weighted(table);
-    switch (kind) {
-    case "tx": { const w = new ethers.Wallet(randKey()); await emit(kind, w, await genTx(w)); break; }
-    case "personal": { const w = new ethers.Wallet(randKey()); await emit(kind, w, await genPersonal(w)); break; }
-    case "typed": { const w = new ethers.Wallet(randKey()); await emit(kind, w, await genTyped(w)); break; }
-    case "keccak": await emit(kind, null, genKeccak()); break;
-    case "digest": { const w = new ethers.Wallet(randKey()); await emit(kind, w, genDigest(w)); break; }
-    }
-}
-await flush();
-process.stderr.write(`gen.mjs: seed ${seedText}: ${count} cases: ` +
-    KINDS.map((k) => `${k} ${counts[k]}`).join(", ") + "\n");

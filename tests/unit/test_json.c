@@ -138,6 +138,48 @@ static void test_check_keys(void **state)
     cJSON_Delete(j);
 }
 
+/* What the host forwards to the enclave: the integers the client sent. */
+static void test_exact_integers_survive_printing(void **state)
+{
+    static const char in[] = "{\"v\":1000000000000000,\"a\":[-2500000000000000,0,-0,7,[9007199254740991]],"
+                             "\"o\":{\"m\":-9007199254740991,\"s\":\"1e+15\",\"t\":true}}";
+    static const char want[] = "{\"v\":1000000000000000,\"a\":[-2500000000000000,0,-0,7,[9007199254740991]],"
+                               "\"o\":{\"m\":-9007199254740991,\"s\":\"1e+15\",\"t\":true}}";
+    struct nw_error err = {0};
+    cJSON *j;
+    char *out;
+    (void)state;
+    assert_int_equal(nw_json_parse(&j, in, strlen(in), 1024, &err), NW_OK);
+    out = cJSON_PrintUnformatted(j); /* the bug this guards against */
+    assert_non_null(strstr(out, "\"v\":1e+15"));
+    free(out);
+    assert_int_equal(nw_json_exact_integers(j, &err), NW_OK);
+    out = cJSON_PrintUnformatted(j);
+    assert_string_equal(out, want);
+    free(out);
+    /* the printed text passes the strict parser again (as in the enclave) */
+    cJSON *back;
+    assert_int_equal(nw_json_parse(&back, want, strlen(want), 1024, &err), NW_OK);
+    cJSON_Delete(back);
+    cJSON_Delete(j);
+}
+
+static void test_exact_integers_refuses_2_53(void **state)
+{
+    static const char *const big[] = {"{\"value\":9007199254740992}", "[1,-9007199254740993]",
+                                      "{\"a\":{\"b\":[100000000000000000000000000000000000000000000000000]}}"};
+    static const char *const name[] = {"value:", "array element:", "array element:"};
+    (void)state;
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        struct nw_error err = {0};
+        cJSON *j;
+        assert_int_equal(nw_json_parse(&j, big[i], strlen(big[i]), 1024, &err), NW_OK);
+        assert_int_equal(nw_json_exact_integers(j, &err), NW_ERR_BAD_REQUEST);
+        if (strstr(err.msg, name[i]) != err.msg || strstr(err.msg, "2^53") == NULL) fail_msg("%s: %s", big[i], err.msg);
+        cJSON_Delete(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +189,8 @@ int main(void)
         cmocka_unit_test(test_size_bound),
         cmocka_unit_test(test_quantity_helper),
         cmocka_unit_test(test_check_keys),
+        cmocka_unit_test(test_exact_integers_survive_printing),
+        cmocka_unit_test(test_exact_integers_refuses_2_53),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
