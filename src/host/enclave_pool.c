@@ -267,9 +267,15 @@ static enum nw_err parse_reply(const struct nw_buf *b, unsigned long long id, cJ
     cJSON *root = NULL;
     NW_GUARD(nw_json_parse(&root, (const char *)b->data, b->len, NW_ENCLAVE_MAX_FRAME, err));
     const cJSON *rid = nw_json_get(root, "id");
+    const cJSON *e = nw_json_get(root, "error");
+    if (cJSON_IsNull(rid) && e != NULL) {
+        /* the enclave could not read our request's id: it could not parse the frame */
+        const cJSON *code = nw_json_get(e, "code"), *msg = nw_json_get(e, "message");
+        NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "the enclave could not read the request: %.32s: %.300s",
+                         cJSON_IsString(code) ? code->valuestring : "?", cJSON_IsString(msg) ? msg->valuestring : "?"));
+    }
     if (!cJSON_IsNumber(rid) || rid->valuedouble != (double)id)
         NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "enclave reply id does not match"));
-    const cJSON *e = nw_json_get(root, "error");
     if (e != NULL) {
         const cJSON *code = nw_json_get(e, "code"), *msg = nw_json_get(e, "message");
         if (!cJSON_IsString(code) || !cJSON_IsString(msg))

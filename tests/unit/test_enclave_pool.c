@@ -80,6 +80,8 @@ static void *serve_conn(void *arg)
             snprintf(out, sizeof(out), "{\"id\":%lld,\"error\":{\"code\":\"POLICY_DENIED\",\"message\":\"nope\"}}", idv);
         else if (strcmp(op->valuestring, "busy") == 0)
             snprintf(out, sizeof(out), "{\"id\":%lld,\"error\":{\"code\":\"BUSY\",\"message\":\"queue full\"}}", idv);
+        else if (strcmp(op->valuestring, "unreadable") == 0)
+            snprintf(out, sizeof(out), "{\"id\":null,\"error\":{\"code\":\"BAD_REQUEST\",\"message\":\"request: bad\"}}");
         else if (strcmp(op->valuestring, "wrongid") == 0)
             snprintf(out, sizeof(out), "{\"id\":%lld,\"result\":{}}", idv + 1);
         else {
@@ -241,6 +243,9 @@ static void test_errors_mapped(void **state)
     assert_string_equal(err.msg, "nope");
     assert_int_equal(call(p, "busy", 0, &err), -NW_ERR_UNAVAILABLE);
     assert_int_equal(call(p, "wrongid", 0, &err), -NW_ERR_INTERNAL);
+    assert_string_equal(err.msg, "enclave reply id does not match");
+    assert_int_equal(call(p, "unreadable", 0, &err), -NW_ERR_INTERNAL);
+    assert_string_equal(err.msg, "the enclave could not read the request: BAD_REQUEST: request: bad");
     assert_int_equal(call(p, "health", 0, &err), 1);
     nw_enclave_pool_close(p);
 }
