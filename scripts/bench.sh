@@ -16,6 +16,9 @@
 #
 # The load generator (build/bench/loadgen) runs on the same machine: its CPU is
 # part of the budget.  BENCH_SECONDS (default 5) sets each run's length.
+# BENCH_PERF=1 also records a CPU profile (perf, software clock) of the
+# machine during the `enclave` and `api` runs, into BUILD_DIR/bench/{enclave,api}.perf
+# (read with `perf report -i FILE --comm nitrowallet-enc` or `nitrowallet-hos`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}
@@ -110,6 +113,13 @@ if len(sys.argv) > 3: r["rss_mib"] = {k: float(v) for k, v in (a.split("=") for 
 print(json.dumps(r))
 PY
 }
+profile() { # NAME: perf record the whole machine during the next run, in the
+  # background (threads created during the run, e.g. per connection, included;
+  # `perf report --comm nitrowallet-hos` picks one process)
+  [ -n "${BENCH_PERF:-}" ] || return 0
+  rm -f "$out_dir/$1.perf"
+  perf record -F 499 -g -a -o "$out_dir/$1.perf" -- sleep "$SECS" >/dev/null 2>&1 &
+}
 run() { # NAME CMD...: run one measurement (loadgen exits non-zero above 1% errors)
   local name=$1 out
   shift
@@ -124,6 +134,7 @@ row raw_all "$(run raw_all "$LOADGEN" raw --threads "$CORES" --seconds "$SECS")"
 reset_rss "$hot_pid"
 # warm the cache, then measure
 "$LOADGEN" enclave --connect "unix:$tmp/hot.sock" --request "$tmp/enclave-req.json" --conns 1 --seconds 0.3 >/dev/null
+profile enclave
 out=$(run enclave "$LOADGEN" enclave --connect "unix:$tmp/hot.sock" --request "$tmp/enclave-req.json" \
   --conns $((2 * CORES)) --seconds "$SECS")
 row enclave "$out" "enclave=$(rss "$hot_pid")"
@@ -136,6 +147,7 @@ api() { # URL TOKEN BODY EXPECT CONNS [extra...]
 }
 sign_url=/v1/accounts/bench/sign/transaction
 reset_rss "$hot_pid" "$hot_host_pid"
+profile api
 out=$(run api api "$hot_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32)
 row api "$out" "host=$(rss "$hot_host_pid")" "enclave=$(rss "$hot_pid")"
 half=$(py -c 'import json,sys; print(max(1, int(json.loads(sys.argv[1])["ops_per_s"] / 2)))' "$out")

@@ -5,10 +5,18 @@
  * madvise(MADV_DONTDUMP) apply to whole pages that hold nothing else.  The
  * cost (one page per secret) is fine for the handful of keys a request
  * holds; a cache of many data keys would use an arena over the same calls.
+ *
+ * Mapping, locking and unmapping a page per secret costs more than a
+ * signature when threads do it concurrently (mmap_lock contention and TLB
+ * shootdown IPIs; docs/performance.md).  So each thread keeps up to
+ * STASH_PAGES freed single-page mappings, wiped, still locked and
+ * non-dumpable, and hands them out again; they are unmapped when the thread
+ * exits.  A secret never shares a page with anything else either way.
  */
 #include "nitrowallet/secret.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -19,18 +27,50 @@
 #include <openssl/crypto.h>
 
 #define SECRET_MAX (1u << 20)
+#define STASH_PAGES 16
+
+static __thread void *stash[STASH_PAGES];
+static __thread int stash_n;
+static pthread_key_t stash_key;
+static pthread_once_t stash_once = PTHREAD_ONCE_INIT;
+static long page_size;
+
+static void stash_release(void *unused)
+{
+    (void)unused;
+    while (stash_n > 0) {
+        void *p = stash[--stash_n];
+        munlock(p, (size_t)page_size);
+        munmap(p, (size_t)page_size);
+    }
+}
+
+static void stash_init(void)
+{
+    page_size = sysconf(_SC_PAGESIZE);
+    if (pthread_key_create(&stash_key, stash_release) != 0)
+        page_size = -1; /* no destructor: do not stash */
+}
 
 enum nw_err nw_secret_alloc(struct nw_secret *s, size_t len)
 {
-    long page = sysconf(_SC_PAGESIZE);
+    long page;
     size_t map_len;
     void *p;
 
+    pthread_once(&stash_once, stash_init);
+    page = page_size > 0 ? page_size : sysconf(_SC_PAGESIZE);
     s->data = NULL;
     s->len = 0;
     s->map_len = 0;
     if (len == 0 || len > SECRET_MAX || page <= 0)
         return NW_ERR_NOMEM;
+    if (len <= (size_t)page && stash_n > 0) { /* wiped when it was stashed */
+        s->data = stash[--stash_n];
+        s->len = len;
+        s->map_len = (size_t)page;
+        return NW_OK;
+    }
     map_len = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
     p = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
@@ -50,8 +90,14 @@ void nw_secret_free(struct nw_secret *s)
     if (s == NULL || s->data == NULL)
         return;
     nw_wipe(s->data, s->map_len);
-    munlock(s->data, s->map_len);
-    munmap(s->data, s->map_len);
+    if (page_size > 0 && s->map_len == (size_t)page_size && stash_n < STASH_PAGES) {
+        if (stash_n == 0)
+            pthread_setspecific(stash_key, stash); /* arms the destructor at thread exit */
+        stash[stash_n++] = s->data;
+    } else {
+        munlock(s->data, s->map_len);
+        munmap(s->data, s->map_len);
+    }
     s->data = NULL;
     s->len = 0;
     s->map_len = 0;
