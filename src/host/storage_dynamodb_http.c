@@ -237,7 +237,7 @@ static int classify(struct ddb *d, const char *op, enum ddb_table table, struct 
     }
     if (a->status >= 500 || (a->status == 400 && is_throttling(type))) {
         res->ambiguous |= a->status >= 500;
-        snprintf(last, DDB_TYPE_MAX + 32, "HTTP %ld %s", a->status, type);
+        snprintf(last, DDB_TYPE_MAX + 32, "HTTP %ld%s%s", a->status, type[0] ? " " : "", type);
         return 1;
     }
     snprintf(res->type, sizeof res->type, "%s", type);
@@ -246,7 +246,8 @@ static int classify(struct ddb *d, const char *op, enum ddb_table table, struct 
                       "dynamodb: table '%s' does not exist (create it, or start the host with --create-tables)",
                       d->table[table]);
     else
-        *rc = nw_fail(err, NW_ERR_BAD_REQUEST, "dynamodb: %s on %s: HTTP %ld %s", op, d->table[table], a->status,
+        /* our request was refused: a fault of the host or its table, not of the API client */
+        *rc = nw_fail(err, NW_ERR_INTERNAL, "dynamodb: %s on %s: HTTP %ld %s", op, d->table[table], a->status,
                       type[0] ? type : "(no error type)");
     return 0;
 }

@@ -47,9 +47,9 @@ struct ddb_result {
  * POST `op` (e.g. "PutItem") with the JSON object `req` (borrowed) to the
  * endpoint, retrying throttling errors, 5xx and transport failures.  NW_OK
  * with res->json on a 200.  A final DynamoDB error reply returns
- * NW_ERR_BAD_REQUEST with res->type set (callers map the types they expect,
- * e.g. ConditionalCheckFailedException), except ResourceNotFoundException
- * (NW_ERR_INTERNAL naming `table`); exhausted retries NW_ERR_UNAVAILABLE.
+ * NW_ERR_INTERNAL with res->type set (callers map the types they expect,
+ * e.g. ConditionalCheckFailedException; ResourceNotFoundException's message
+ * names `table`); exhausted retries NW_ERR_UNAVAILABLE.
  */
 NW_MUST_CHECK enum nw_err ddb_call(struct ddb *d, const char *op, const cJSON *req, enum ddb_table table,
                                    struct ddb_result *res, struct nw_error *err);

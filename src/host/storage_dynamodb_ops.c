@@ -101,7 +101,7 @@ static enum nw_err put_new(struct ddb *d, enum ddb_table t, const char *key, cJS
     cJSON_AddItemToObject(req, "Item", item);
     rc = ddb_call(d, "PutItem", req, t, &res, err);
     cJSON_Delete(req);
-    if (rc == NW_ERR_BAD_REQUEST && strcmp(res.type, "ConditionalCheckFailedException") == 0) {
+    if (rc != NW_OK && strcmp(res.type, "ConditionalCheckFailedException") == 0) {
         *conflict = 1;
         rc = NW_OK;
     }
@@ -310,7 +310,7 @@ static enum nw_err next_seq(struct ddb *d, const char *name, long long *seq, str
         goto out;
     }
     rc = ddb_call(d, "UpdateItem", req, DDB_ACCOUNTS, &res, err);
-    if (rc == NW_ERR_BAD_REQUEST && strcmp(res.type, "ConditionalCheckFailedException") == 0)
+    if (rc != NW_OK && strcmp(res.type, "ConditionalCheckFailedException") == 0)
         rc = nw_fail(err, NW_ERR_BAD_REQUEST, "storage: the account does not exist");
     if (rc == NW_OK)
         rc = ddb_read_seq(nw_json_get(nw_json_get(res.json, "Attributes"), "LastSeq"), "UpdateItem: LastSeq", seq,
