@@ -96,12 +96,18 @@ static enum nw_err sign(struct ddb *d, struct signed_headers *h, const char *op,
                         struct nw_error *err)
 {
     struct nw_http_header hd[5];
+    struct nw_error e = {0};
     size_t n = 0;
     enum nw_err rc;
 
     if (d->credentials == NULL)
         return nw_fail(err, NW_ERR_INTERNAL, "dynamodb: no credentials provider");
-    NW_GUARD(d->credentials->get(&h->creds, err));
+    if (d->credentials->get(&h->creds, &e) != NW_OK) {
+        /* the host's configuration, not the API client's request */
+        rc = nw_fail(err, e.code == NW_ERR_NOMEM ? NW_ERR_NOMEM : NW_ERR_INTERNAL, "dynamodb: credentials (%s): %s",
+                     d->credentials->name, e.msg);
+        goto out;
+    }
     snprintf(h->target, sizeof h->target, TARGET_PREFIX "%s", op);
     nw_sigv4_amz_date(h->date, time(NULL));
 #define HDR(nm, val) hd[n++] = (struct nw_http_header){nm, strlen(nm), val, strlen(val)}
@@ -121,7 +127,7 @@ out:
 }
 
 struct attempt {
-    long status;      /* 0: transport failure */
+    long status; /* 0: transport failure */
     CURLcode curl_rc;
     struct nw_buf body;
 };
@@ -272,8 +278,8 @@ enum nw_err ddb_call(struct ddb *d, const char *op, const cJSON *req, enum ddb_t
         if (!again)
             break;
         if (res->attempts >= NW_DYNAMODB_MAX_ATTEMPTS) {
-            rc = nw_fail(err, NW_ERR_UNAVAILABLE, "dynamodb: %s on %s failed %u times, last: %s", op,
-                         d->table[table], res->attempts, last);
+            rc = nw_fail(err, NW_ERR_UNAVAILABLE, "dynamodb: %s on %s failed %u times, last: %s", op, d->table[table],
+                         res->attempts, last);
             break;
         }
         backoff(res->attempts - 1);

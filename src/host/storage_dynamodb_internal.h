@@ -16,30 +16,30 @@
 #include "nitrowallet/storage.h"
 
 #define DDB_RESPONSE_MAX (4u * 1024u * 1024u) /* a Query page is at most 1 MB of items; JSON adds escapes */
-#define DDB_TYPE_MAX 96                        /* the error type after '#' in __type */
+#define DDB_TYPE_MAX 96                       /* the error type after '#' in __type */
 #define DDB_IDLE_HANDLES 16
 #define DDB_LISTING "account" /* the constant GSI partition key of every account item */
 
 enum ddb_table { DDB_ACCOUNTS = 0, DDB_SIGNED = 1, DDB_IDEM = 2, DDB_TABLES = 3 };
 
 struct ddb {
-    struct nw_storage base; /* first: a struct nw_storage * points here */
+    struct nw_storage base;                  /* first: a struct nw_storage * points here */
     char url[NW_DYNAMODB_ENDPOINT_MAX + 2];  /* scheme://host[:port]/ */
     char host[NW_DYNAMODB_ENDPOINT_MAX + 1]; /* the Host header, signed */
     char region[NW_DYNAMODB_REGION_MAX + 1];
     char table[DDB_TABLES][256];
     const struct nw_credentials_provider *credentials;
     long timeout_ms;
-    pthread_mutex_t lock; /* guards idle[] */
+    pthread_mutex_t lock;         /* guards idle[] */
     void *idle[DDB_IDLE_HANDLES]; /* CURL easy handles kept for keep-alive reuse */
     size_t n_idle;
 };
 
 /* The outcome of one DynamoDB call (after retries). */
 struct ddb_result {
-    cJSON *json;              /* the 200 response's object; owned by the caller */
-    char type[DDB_TYPE_MAX];  /* error type of a final error reply, "" otherwise */
-    int ambiguous;            /* an earlier attempt may have been applied (5xx or transport failure) */
+    cJSON *json;             /* the 200 response's object; owned by the caller */
+    char type[DDB_TYPE_MAX]; /* error type of a final error reply, "" otherwise */
+    int ambiguous;           /* an earlier attempt may have been applied (5xx or transport failure) */
     unsigned attempts;
 };
 

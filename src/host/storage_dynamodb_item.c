@@ -75,15 +75,15 @@ static cJSON *string_item(const char *const *names, const char *const *values)
     return item;
 }
 
-static const char *const account_attrs[] = {"Name",   "KeyId",        "Address",   "EncryptedPrivateKey",
-                                            "EncryptedDataKey", "Policy", "PolicyDigest", "CreatedAt",
-                                            "Listing", NULL};
+static const char *const account_attrs[] = {
+    "Name",      "KeyId",   "Address", "EncryptedPrivateKey", "EncryptedDataKey", "Policy", "PolicyDigest",
+    "CreatedAt", "Listing", NULL};
 
 cJSON *ddb_account_item(const struct nw_account_record *r)
 {
-    const char *const v[] = {r->name,   r->kms_key_id,    r->address,    r->encrypted_private_key,
-                             r->encrypted_data_key, r->policy, r->policy_digest, r->created_at,
-                             DDB_LISTING};
+    const char *const v[] = {
+        r->name,          r->kms_key_id, r->address, r->encrypted_private_key, r->encrypted_data_key, r->policy,
+        r->policy_digest, r->created_at, DDB_LISTING};
     return string_item(account_attrs, v);
 }
 
@@ -170,8 +170,7 @@ bad:
 }
 
 /* Check the item's attribute names against `allowed` (with its own name in messages). */
-static enum nw_err check_attrs(const cJSON *item, const char *const *allowed, const char *table,
-                               struct nw_error *err)
+static enum nw_err check_attrs(const cJSON *item, const char *const *allowed, const char *table, struct nw_error *err)
 {
     struct nw_error e = {0};
 
@@ -184,11 +183,19 @@ static enum nw_err check_attrs(const cJSON *item, const char *const *allowed, co
 
 enum nw_err ddb_read_account(const cJSON *item, struct nw_account_record *r, struct nw_error *err)
 {
-    static const char *const allowed[] = {"Name",   "KeyId",        "Address",   "EncryptedPrivateKey",
-                                          "EncryptedDataKey", "Policy", "PolicyDigest", "CreatedAt",
-                                          "Listing", "LastSeq", NULL};
-    char **f[] = {&r->name,   &r->kms_key_id,    &r->address,    &r->encrypted_private_key,
-                  &r->encrypted_data_key, &r->policy, &r->policy_digest, &r->created_at};
+    static const char *const allowed[] = {"Name",
+                                          "KeyId",
+                                          "Address",
+                                          "EncryptedPrivateKey",
+                                          "EncryptedDataKey",
+                                          "Policy",
+                                          "PolicyDigest",
+                                          "CreatedAt",
+                                          "Listing",
+                                          "LastSeq",
+                                          NULL};
+    char **f[] = {&r->name,   &r->kms_key_id,    &r->address,   &r->encrypted_private_key, &r->encrypted_data_key,
+                  &r->policy, &r->policy_digest, &r->created_at};
     const size_t max[] = {NW_STORAGE_NAME_MAX, NW_STORAGE_KMS_KEY_ID_MAX, NW_STORAGE_ADDRESS_LEN, NW_STORAGE_B64_MAX,
                           NW_STORAGE_B64_MAX,  NW_STORAGE_POLICY_MAX,     NW_STORAGE_DIGEST_LEN,  NW_STORAGE_TIME_LEN};
     const cJSON *listing, *last;
@@ -220,8 +227,8 @@ enum nw_err ddb_read_signed(const cJSON *item, struct nw_signed_value_record *r,
     static const char *const allowed[] = {"Name",   "Seq",       "Kind",      "Transaction", "SignedValue",
                                           "TxHash", "CreatedAt", "RequestId", NULL};
     char **f[] = {&r->name, &r->kind, &r->transaction, &r->signed_value, &r->tx_hash, &r->created_at, &r->request_id};
-    const size_t max[] = {NW_STORAGE_NAME_MAX,    NW_STORAGE_KIND_MAX, NW_STORAGE_TRANSACTION_MAX,
-                          NW_STORAGE_SIGNED_MAX,  NW_STORAGE_TX_HASH_LEN, NW_STORAGE_TIME_LEN,
+    const size_t max[] = {NW_STORAGE_NAME_MAX,      NW_STORAGE_KIND_MAX,    NW_STORAGE_TRANSACTION_MAX,
+                          NW_STORAGE_SIGNED_MAX,    NW_STORAGE_TX_HASH_LEN, NW_STORAGE_TIME_LEN,
                           NW_STORAGE_REQUEST_ID_MAX};
     struct nw_error e = {0};
     enum nw_err rc;

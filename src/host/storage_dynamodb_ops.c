@@ -46,7 +46,8 @@ static cJSON *keyed(struct ddb *d, enum ddb_table t, const char *k1, cJSON *v1, 
 {
     cJSON *req = cJSON_CreateObject(), *key = cJSON_AddObjectToObject(req, "Key");
 
-    if (key == NULL || v1 == NULL || (k2 != NULL && v2 == NULL) || !cJSON_AddStringToObject(req, "TableName", d->table[t])) {
+    if (key == NULL || v1 == NULL || (k2 != NULL && v2 == NULL) ||
+        !cJSON_AddStringToObject(req, "TableName", d->table[t])) {
         cJSON_Delete(v1);
         cJSON_Delete(v2);
         cJSON_Delete(req);
@@ -83,8 +84,8 @@ static enum nw_err get_item(struct ddb *d, cJSON *req, enum ddb_table t, struct 
  * PutItem `item` (taken) with attribute_not_exists(key).  *conflict = 1
  * when it was refused; *ambiguous when an earlier attempt may have stored it.
  */
-static enum nw_err put_new(struct ddb *d, enum ddb_table t, const char *key, cJSON *item, int *conflict,
-                           int *ambiguous, struct nw_error *err)
+static enum nw_err put_new(struct ddb *d, enum ddb_table t, const char *key, cJSON *item, int *conflict, int *ambiguous,
+                           struct nw_error *err)
 {
     cJSON *req = cJSON_CreateObject(), *names = cJSON_AddObjectToObject(req, "ExpressionAttributeNames");
     struct ddb_result res = {0};
@@ -163,10 +164,12 @@ static enum nw_err query_pages(struct ddb *d, cJSON *req, enum ddb_table t, size
         items = nw_json_get(res.json, "Items");
         lek = nw_json_get(res.json, "LastEvaluatedKey");
         if (!cJSON_IsArray(items) || (lek != NULL && !cJSON_IsObject(lek))) {
-            rc = nw_fail(err, NW_ERR_INTERNAL, "dynamodb: Query on %s: malformed Items or LastEvaluatedKey", d->table[t]);
+            rc = nw_fail(err, NW_ERR_INTERNAL, "dynamodb: Query on %s: malformed Items or LastEvaluatedKey",
+                         d->table[t]);
             goto out;
         }
-        cJSON_ArrayForEach(it, items) {
+        cJSON_ArrayForEach(it, items)
+        {
             if (*count == want)
                 break;
             NW_GUARD(read(it, out + *count * size, err));
@@ -205,7 +208,8 @@ static cJSON *query(struct ddb *d, enum ddb_table t, const char *cond, size_t li
 
     if (req == NULL || !cJSON_AddStringToObject(req, "TableName", d->table[t]) ||
         !cJSON_AddStringToObject(req, "KeyConditionExpression", cond) ||
-        !cJSON_AddNumberToObject(req, "Limit", (double)limit) || !cJSON_AddObjectToObject(req, "ExpressionAttributeNames") ||
+        !cJSON_AddNumberToObject(req, "Limit", (double)limit) ||
+        !cJSON_AddObjectToObject(req, "ExpressionAttributeNames") ||
         !cJSON_AddObjectToObject(req, "ExpressionAttributeValues")) {
         cJSON_Delete(req);
         return NULL;
@@ -217,13 +221,12 @@ static int bind(cJSON *req, const char *name, const char *attr, const char *valu
 {
     if (value == NULL)
         return 0;
-    if (name != NULL && !cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames"),
-                                                 name, attr)) {
+    if (name != NULL &&
+        !cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeNames"), name, attr)) {
         cJSON_Delete(value);
         return 0;
     }
-    return cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeValues"), value_name,
-                                 value);
+    return cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeValues"), value_name, value);
 }
 
 /* "n" + lowercase hex of the last name shown, as the SQLite backend. */
@@ -313,8 +316,7 @@ static enum nw_err next_seq(struct ddb *d, const char *name, long long *seq, str
     if (rc != NW_OK && strcmp(res.type, "ConditionalCheckFailedException") == 0)
         rc = nw_fail(err, NW_ERR_BAD_REQUEST, "storage: the account does not exist");
     if (rc == NW_OK)
-        rc = ddb_read_seq(nw_json_get(nw_json_get(res.json, "Attributes"), "LastSeq"), "UpdateItem: LastSeq", seq,
-                          err);
+        rc = ddb_read_seq(nw_json_get(nw_json_get(res.json, "Attributes"), "LastSeq"), "UpdateItem: LastSeq", seq, err);
 out:
     ddb_result_clear(&res);
     cJSON_Delete(req);
@@ -339,8 +341,9 @@ static enum nw_err record_signed_value(struct nw_storage *st, const struct nw_si
     if (ambiguous) {
         NW_GUARD(get_item(d, keyed(d, DDB_SIGNED, "Name", ddb_s(r->name), "Seq", ddb_n(rec.seq)), DDB_SIGNED, &res,
                           &item, err));
-        if (item != NULL && ddb_read_signed(item, &stored, err) == NW_OK && strcmp(stored.request_id, r->request_id) == 0 &&
-            strcmp(stored.signed_value, r->signed_value) == 0 && strcmp(stored.created_at, r->created_at) == 0)
+        if (item != NULL && ddb_read_signed(item, &stored, err) == NW_OK &&
+            strcmp(stored.request_id, r->request_id) == 0 && strcmp(stored.signed_value, r->signed_value) == 0 &&
+            strcmp(stored.created_at, r->created_at) == 0)
             goto out;
     }
     rc = nw_fail(err, NW_ERR_INTERNAL, "dynamodb: %s already holds Seq %lld of this account", d->table[DDB_SIGNED],

@@ -27,10 +27,14 @@
 #define DIGEST "0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define TIME "2026-11-21T09:30:00.123Z"
 
-static const struct nw_account_record acct = {
-    .name = "hot-1", .kms_key_id = "alias/nitrowallet", .address = ADDR1,
-    .encrypted_private_key = "AAECAwQFBgcICQoLDA0ODw==", .encrypted_data_key = "AQIDBAUGBwgJCgsMDQ4PEA==",
-    .policy = "{\"allow_digest\":false}", .policy_digest = DIGEST, .created_at = TIME};
+static const struct nw_account_record acct = {.name = "hot-1",
+                                              .kms_key_id = "alias/nitrowallet",
+                                              .address = ADDR1,
+                                              .encrypted_private_key = "AAECAwQFBgcICQoLDA0ODw==",
+                                              .encrypted_data_key = "AQIDBAUGBwgJCgsMDQ4PEA==",
+                                              .policy = "{\"allow_digest\":false}",
+                                              .policy_digest = DIGEST,
+                                              .created_at = TIME};
 
 static cJSON *parse(const char *text)
 {
@@ -98,11 +102,19 @@ static void test_account_refusals(void **state)
 static void test_signed_and_idem_round_trip(void **state)
 {
     (void)state;
-    struct nw_signed_value_record s = {.seq = 9, .name = "hot-1", .kind = "message",
-                                       .transaction = "{\"message\":\"hi\"}", .signed_value = "0x1b",
-                                       .tx_hash = "", .created_at = TIME, .request_id = "req-1"},
+    struct nw_signed_value_record s = {.seq = 9,
+                                       .name = "hot-1",
+                                       .kind = "message",
+                                       .transaction = "{\"message\":\"hi\"}",
+                                       .signed_value = "0x1b",
+                                       .tx_hash = "",
+                                       .created_at = TIME,
+                                       .request_id = "req-1"},
                                   sb = {0};
-    struct nw_idempotency_record i = {.key = "ops:k-1", .fingerprint = "ab", .status = 201, .response = "{}",
+    struct nw_idempotency_record i = {.key = "ops:k-1",
+                                      .fingerprint = "ab",
+                                      .status = 201,
+                                      .response = "{}",
                                       .created_at = TIME},
                                  ib = {0};
     struct nw_error err = {0};
@@ -127,9 +139,15 @@ static void test_signed_and_idem_round_trip(void **state)
 static void test_seq_numbers(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"{\"N\":\"0\"}", "{\"N\":\"01\"}", "{\"N\":\"1.5\"}", "{\"N\":\"-1\"}",
-                                      "{\"N\":\"9007199254740992\"}", "{\"N\":\"1e3\"}", "{\"S\":\"1\"}",
-                                      "{\"N\":\"\"}", NULL};
+    static const char *const bad[] = {"{\"N\":\"0\"}",
+                                      "{\"N\":\"01\"}",
+                                      "{\"N\":\"1.5\"}",
+                                      "{\"N\":\"-1\"}",
+                                      "{\"N\":\"9007199254740992\"}",
+                                      "{\"N\":\"1e3\"}",
+                                      "{\"S\":\"1\"}",
+                                      "{\"N\":\"\"}",
+                                      NULL};
     struct nw_error err = {0};
     long long v = 0;
     cJSON *j = parse("{\"N\":\"9007199254740991\"}");
@@ -148,7 +166,8 @@ static void test_error_type_and_bodies(void **state)
 {
     (void)state;
     char type[DDB_TYPE_MAX];
-    const char *t = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException\",\"message\":\"x\"}";
+    const char *t =
+        "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException\",\"message\":\"x\"}";
     struct nw_error err = {0};
     cJSON *j = NULL;
 
@@ -186,9 +205,9 @@ static void test_open_refuses_bad_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_account_round_trip),  cmocka_unit_test(test_account_refusals),
+        cmocka_unit_test(test_account_round_trip),         cmocka_unit_test(test_account_refusals),
         cmocka_unit_test(test_signed_and_idem_round_trip), cmocka_unit_test(test_seq_numbers),
-        cmocka_unit_test(test_error_type_and_bodies), cmocka_unit_test(test_open_refuses_bad_config),
+        cmocka_unit_test(test_error_type_and_bodies),      cmocka_unit_test(test_open_refuses_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
