@@ -1,11 +1,13 @@
 /*
  * nitrowallet-host - the parent-instance daemon: the HTTPS API (host.h) over
- * SQLite storage (storage.h), bearer-token auth (auth.h) and a pool of
+ * storage (storage.h: SQLite by default, or DynamoDB with --storage
+ * dynamodb; docs/storage.md), bearer-token auth (auth.h) and a pool of
  * connections to nitrowallet-enclave (enclave_pool.h, docs/protocol.md).
  *
  * Trust boundary: untrusted with keys; holds the AWS credentials (the
  * default provider chain, credentials.h: environment, web identity,
- * container, IMDSv2) that it forwards to the enclave, never logged.
+ * container, IMDSv2) that it forwards to the enclave and signs DynamoDB
+ * requests with, never logged.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -27,8 +29,12 @@ static void usage(void)
             "usage: nitrowallet-host [--listen IP:PORT] --enclave unix:/path|vsock:CID:PORT [--enclave ...]\n"
             "         [--db PATH] [--tokens FILE] [--kms-key-id ID] [--connections N] [--probe-interval MS]\n"
             "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
+            "         [--storage sqlite|dynamodb] [--dynamodb-region REGION] [--dynamodb-endpoint URL]\n"
+            "         [--table-prefix PREFIX] [--create-tables]\n"
             "defaults: --listen %s, --db $NITROWALLET_HOME/host.db, --tokens $NITROWALLET_HOME/tokens.json,\n"
-            "          --tls-cert/--tls-key $NITROWALLET_HOME/host-cert.pem / host-key.pem\n"
+            "          --tls-cert/--tls-key $NITROWALLET_HOME/host-cert.pem / host-key.pem,\n"
+            "          --storage sqlite, --dynamodb-region $AWS_REGION (else $AWS_DEFAULT_REGION),\n"
+            "          --dynamodb-endpoint https://dynamodb.REGION.amazonaws.com, --table-prefix \"\"\n"
             "       nitrowallet-host token add|remove ...   manage the tokens file (see `token` alone)\n",
             NW_HOST_DEFAULT_LISTEN);
 }
@@ -40,6 +46,8 @@ struct opts {
     const char *db, *tokens;
     unsigned connections, probe_ms;
     int probe_set;
+    int dynamodb;
+    struct nw_dynamodb_config ddb;
     char db_buf[MAX_PATH], tokens_buf[MAX_PATH], cert_buf[MAX_PATH], key_buf[MAX_PATH];
 };
 
@@ -61,6 +69,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--insecure-http") == 0) { o->host.insecure_http = 1; continue; }
+        if (strcmp(a, "--create-tables") == 0) { o->ddb.create_tables = 1; continue; }
         if (v == NULL) return 0;
         i++;
         if (strcmp(a, "--listen") == 0) o->host.listen = v;
@@ -72,6 +81,12 @@ static int parse_args(struct opts *o, int argc, char **argv)
         else if (strcmp(a, "--kms-key-id") == 0) o->host.kms_key_id = v;
         else if (strcmp(a, "--tls-cert") == 0) o->host.tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) o->host.tls_key = v;
+        else if (strcmp(a, "--storage") == 0) {
+            if (strcmp(v, "sqlite") != 0 && strcmp(v, "dynamodb") != 0) return 0;
+            o->dynamodb = strcmp(v, "dynamodb") == 0;
+        } else if (strcmp(a, "--dynamodb-region") == 0) o->ddb.region = v;
+        else if (strcmp(a, "--dynamodb-endpoint") == 0) o->ddb.endpoint = v;
+        else if (strcmp(a, "--table-prefix") == 0) o->ddb.table_prefix = v;
         else if (strcmp(a, "--connections") == 0) { if (!parse_uint(v, NW_POOL_MAX_CONNECTIONS, &o->connections)) return 0; }
         else if (strcmp(a, "--probe-interval") == 0) { if (!parse_uint(v, 3600000, &o->probe_ms)) return 0; o->probe_set = 1; }
         else return 0;
@@ -85,6 +100,8 @@ static int defaults(struct opts *o)
     const char *home = getenv("NITROWALLET_HOME");
     if (home == NULL || home[0] == '\0') home = ".nitrowallet";
     if (strlen(home) > MAX_PATH - 32) return 0;
+    if (o->ddb.region == NULL) o->ddb.region = getenv("AWS_REGION");
+    if (o->ddb.region == NULL || o->ddb.region[0] == '\0') o->ddb.region = getenv("AWS_DEFAULT_REGION");
     if (o->db == NULL) { snprintf(o->db_buf, sizeof(o->db_buf), "%s/host.db", home); o->db = o->db_buf; }
     if (o->tokens == NULL) { snprintf(o->tokens_buf, sizeof(o->tokens_buf), "%s/tokens.json", home); o->tokens = o->tokens_buf; }
     if (!o->host.insecure_http && o->host.tls_cert == NULL) {
@@ -138,8 +155,11 @@ int main(int argc, char **argv)
                                         .probe_interval_ms = !o.probe_set ? 0 : o.probe_ms == 0 ? -1 : (int)o.probe_ms};
     if (nw_creds_chain_from_env(&creds, NULL, &err) != NW_OK) goto fail;
     nw_creds_chain_provider(&provider, creds);
+    o.ddb.credentials = &provider; /* DynamoDB requests are signed with the same chain */
     if (nw_auth_load_file(&auth, o.tokens, &err) != NW_OK) goto fail;
-    if (nw_storage_sqlite_open(&st, o.db, &err) != NW_OK) goto fail;
+    if (o.dynamodb ? nw_storage_dynamodb_open(&st, &o.ddb, &err) != NW_OK
+                   : nw_storage_sqlite_open(&st, o.db, &err) != NW_OK)
+        goto fail;
     if (nw_enclave_pool_open(&pool, &pc, &err) != NW_OK) goto fail;
     o.host.storage = st;
     o.host.auth = auth;

@@ -194,4 +194,35 @@ NW_MUST_CHECK enum nw_err nw_storage_check_idempotency(const struct nw_idempoten
  */
 NW_MUST_CHECK enum nw_err nw_storage_sqlite_open(struct nw_storage **out, const char *path, struct nw_error *err);
 
+struct nw_credentials_provider; /* enclave_pool.h */
+
+/* DynamoDB backend (storage_dynamodb*.c, docs/storage.md). */
+#define NW_DYNAMODB_PREFIX_MAX 200   /* table names are prefix + "AccountTable" etc., at most 255 */
+#define NW_DYNAMODB_ENDPOINT_MAX 512
+#define NW_DYNAMODB_REGION_MAX 32
+#define NW_DYNAMODB_MAX_ATTEMPTS 8   /* per request: 1 + 7 retries */
+#define NW_DYNAMODB_BACKOFF_BASE_MS 25
+#define NW_DYNAMODB_BACKOFF_CAP_MS 1000
+
+struct nw_dynamodb_config {
+    const char *region;       /* required: the SigV4 region and the default endpoint's */
+    const char *endpoint;     /* NULL = https://dynamodb.<region>.amazonaws.com; else http(s)://host[:port] */
+    const char *table_prefix; /* NULL = "" */
+    int create_tables;        /* create missing tables (on-demand capacity) instead of failing */
+    const struct nw_credentials_provider *credentials; /* asked before each request */
+    int timeout_ms;           /* per HTTP attempt; 0 = 10000 */
+};
+
+/*
+ * Open the DynamoDB backend: check that the three tables exist and are
+ * ACTIVE (or create them with cfg->create_tables), else fail naming the
+ * missing table.  Requests are signed with SigV4 (service "dynamodb");
+ * throttling, 5xx and transport failures are retried with capped
+ * exponential backoff and full jitter, at most NW_DYNAMODB_MAX_ATTEMPTS
+ * attempts, then fail with NW_ERR_UNAVAILABLE.  Client errors are never
+ * retried.
+ */
+NW_MUST_CHECK enum nw_err nw_storage_dynamodb_open(struct nw_storage **out, const struct nw_dynamodb_config *cfg,
+                                                   struct nw_error *err);
+
 #endif

@@ -3,7 +3,7 @@
  * typed-data,digest}: the stored account is sent with the request to the
  * enclave (docs/protocol.md sign_*), and the signature is written to the
  * audit trail (SignedValueTable) BEFORE it is returned; if recording fails
- * the client gets a 500 and no signature.
+ * the client gets a 500 (503 when storage is unreachable) and no signature.
  *
  * Trust boundary: network-facing.  The host never sees a key; the enclave
  * re-checks the sealed account and enforces the sealed policy.
@@ -81,7 +81,8 @@ static int record(struct api_req *rq, struct api_resp *rs, const struct sign_kin
     if (nw_storage_timestamp(created, &err) != NW_OK ||
         nw_storage_record_signed_value(rq->host->cfg.storage, &rec, &err) != NW_OK) {
         nw_error_prefix(&err, "recording the signature failed; it is not returned");
-        return api_error(rq, rs, 500, "AUDIT_FAILED", "%s", err.msg);
+        /* 503 when storage was unreachable (retrying later may succeed), else 500 */
+        return api_error(rq, rs, err.code == NW_ERR_UNAVAILABLE ? 503 : 500, "AUDIT_FAILED", "%s", err.msg);
     }
     return 1;
 }

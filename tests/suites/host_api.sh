@@ -2,12 +2,17 @@
 # host_api.sh BUILD_DIR - nitrowallet-host end to end over HTTP(S) with curl:
 # nitrowallet-kms (key policy pinning the enclave's PCR0, as in
 # enclave_protocol.sh), nitrowallet-enclave --dev (emulated NSM), and
-# nitrowallet-host on SQLite in a temporary directory.  Signatures are
-# checked with ethers v6 (tests/oracle/verify_signed.mjs); the database is
-# inspected with /usr/bin/python3's sqlite3.
+# nitrowallet-host on SQLite in a temporary directory, or (STORAGE=dynamodb,
+# as host_api_dynamodb.sh runs it) on DynamoDB served by dynalite on
+# loopback.  Signatures are checked with ethers v6
+# (tests/oracle/verify_signed.mjs); the stored items are counted with
+# /usr/bin/python3's sqlite3, or with botocore against dynalite
+# (tests/suites/lib/ddb_items.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-build}
+STORAGE=${STORAGE:-sqlite}
+SUITE=${SUITE:-host_api}
 ENCLAVE=$B/bin/nitrowallet-enclave
 HOST=$B/bin/nitrowallet-host
 ORACLE=tests/oracle/verify_signed.mjs
@@ -21,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 fail() {
   echo "FAIL: $*"
-  for f in kms enclave enclave2 host host2 host3 host4; do echo "--- $f log"; tail -n 30 "$tmp/$f.log" 2>/dev/null; done
+  for f in kms enclave enclave2 host host2 host3 host4 dynalite; do echo "--- $f log"; tail -n 30 "$tmp/$f.log" 2>/dev/null; done
   exit 1
 }
 pass() { echo "ok: $*"; }
@@ -74,11 +79,25 @@ ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 NARROW=$(cat "$tmp/narrow.token")
 DB=$tmp/host.db
+case $STORAGE in
+  sqlite) STORE_ARGS=(--db "$DB") ;;
+  dynamodb)
+    [ -d tests/oracle/node_modules/dynalite ] || fail "dynalite missing: run scripts/bootstrap.sh"
+    node tests/oracle/dynalite_loopback.cjs >"$tmp/dynalite.log" 2>&1 &
+    pids+=($!)
+    wait_for "$tmp/dynalite.log" 'dynalite listening on' || fail "dynalite did not start"
+    DDB_URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/dynalite.log" | head -n1)
+    PREFIX=nw$$-
+    STORE_ARGS=(--storage dynamodb --dynamodb-endpoint "$DDB_URL" --table-prefix "$PREFIX" --create-tables)
+    pass "dynalite on $DDB_URL, tables ${PREFIX}*"
+    ;;
+  *) fail "STORAGE must be sqlite or dynamodb" ;;
+esac
 
 start_host() { # LOG ARGS...
   local log=$1
   shift
-  stack_host_start "$tmp/$log.log" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$DB" \
+  stack_host_start "$tmp/$log.log" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" "${STORE_ARGS[@]}" \
     --tokens "$tmp/tokens.json" --kms-key-id "$key" "$@"
   host_pid=$STACK_HOST_PID
   pids+=("$host_pid")
@@ -113,7 +132,10 @@ expect() { # STATUS CODE WHAT -- checks $tmp/r.json
   pass "$3 -> $1 $(head -c 160 "$tmp/r.json")"
 }
 call() { req "$@" >"$tmp/status" || echo 000 >"$tmp/status"; }
-rows() { py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$DB"; }
+rows() { # "(accounts, signed values, idempotency records)"
+  if [ "$STORAGE" = dynamodb ]; then py tests/suites/lib/ddb_items.py count "$DDB_URL" "$PREFIX"; return; fi
+  py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$DB"
+}
 
 call GET /healthz ""
 expect 200 "" "GET /healthz"
@@ -322,7 +344,7 @@ expect 200 "" "sign over TLS"
 CURL_EXTRA=()
 if curl -sS --max-time 5 -o /dev/null "${H/https/http}/healthz" 2>/dev/null; then fail "TLS port answered plain HTTP"; fi
 pass "plain HTTP to the TLS port is refused"
-if "$HOST" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$DB" --tokens "$tmp/tokens.json" >"$tmp/host3.log" 2>&1; then
+if "$HOST" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" "${STORE_ARGS[@]}" --tokens "$tmp/tokens.json" >"$tmp/host3.log" 2>&1; then
   fail "host started without TLS files or --insecure-http"
 fi
 pass "no TLS files and no --insecure-http: refused ($(head -c 100 "$tmp/host3.log"))"
@@ -346,4 +368,4 @@ pass "failover counted: $(grep '^nitrowallet_enclave_failovers_total' "$tmp/r.js
 if grep -qF "$AWS_SECRET_ACCESS_KEY" "$tmp"/*.log; then fail "AWS secret key in a log"; fi
 for t in "$ADMIN" "$SIGNER" "$NARROW"; do grep -qF "$t" "$tmp"/*.log && fail "a token in a log"; done
 pass "no AWS secret key and no token in any log"
-echo "host_api: all checks passed"
+echo "$SUITE: all checks passed"
