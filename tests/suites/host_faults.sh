@@ -236,6 +236,42 @@ sign_ok bob "$ADDR_B" "bob after"
 [ $(($(sigs) - before)) = 2 ] || fail "restored: $(($(sigs) - before)) signatures recorded, want 2"
 call POST /v1/accounts/bob/sign/digest "$SIGNER" "{\"digest\":\"0x$(printf 'cd%.0s' $(seq 32))\"}"
 expect 403 POLICY_DENIED "restored: bob's own policy still refuses sign/digest"
+# damage COLUMN VALUE STATUS CODE MESSAGE: with alice's COLUMN set to VALUE,
+# signing with alice gets STATUS CODE (MESSAGE in it), nothing is recorded
+# and no reply holds key material; then the column is restored.
+damage() {
+  local col=$1 val=$2 before
+  before=$(rows)
+  py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); print(c.execute(f"select {sys.argv[2]} from AccountTable where Name=?", ("alice",)).fetchone()[0])' "$DB" "$col" >"$tmp/saved"
+  set_col "$col" "$val"
+  call POST /v1/accounts/alice/sign/message "$SIGNER" '{"message":"damaged"}'
+  expect "$3" "$4" "alice's $col damaged"
+  expect_msg "$5" "alice's $col damaged"
+  no_secrets "$tmp/r.json" "alice's $col damaged: reply"
+  same_rows "$before" "alice's $col damaged"
+  set_col "$col" "$(cat "$tmp/saved")"
+}
+set_col() { # COLUMN VALUE (alice's row)
+  py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); c.execute(f"update AccountTable set {sys.argv[2]}=? where Name=?", (sys.argv[3], "alice")); c.commit()' "$DB" "$1" "$2"
+}
+# Damaged rather than swapped: the host checks the record as it reads it
+# (the same checks as on write, storage_check.c) and the enclave parses it;
+# either refusal is SEAL_INVALID (the account does not open), never the
+# client's 400 nor a 500.  Well-formed but wrong blobs fail as swaps do.
+damage EncryptedPrivateKey 'not base64!' 422 SEAL_INVALID "the stored account record is damaged: encrypted_private_key"
+damage EncryptedPrivateKey "$(head -c 60 /dev/urandom | base64 -w0)" 422 SEAL_INVALID "the sealed key does not open for this account"
+damage EncryptedDataKey "$(head -c 100 /dev/urandom | base64 -w0)" 422 SEAL_INVALID "InvalidCiphertextException"
+damage Address 0x1234 422 SEAL_INVALID "the stored account record is damaged: address"
+damage Policy garbage 422 SEAL_INVALID "the stored account record is damaged: policy"
+damage Policy '{}' 422 SEAL_INVALID "the stored account record is damaged: account: policy.allow_digest"
+# Another existing KMS key id: KMS refuses to decrypt a blob made under a
+# different key (IncorrectKeyException) and the enclave reports KMS's
+# refusals as they are (KMS_DENIED, 502); only InvalidCiphertextException is
+# read as "this blob is not this account's" (src/enclave/ops_account.c).
+key2=$(stack_kms_create_key host-faults-other)
+stack_kms_pin "$key2" "$ENCLAVE"
+damage KeyId "$key2" 502 KMS_DENIED "IncorrectKeyException"
+sign_ok alice "$ADDR_A" "alice restored"
 no_secrets "$tmp/host.log" "host log"
 no_secrets "$tmp/enclave.log" "enclave log"
 pass "no key material in the host and enclave logs"
