@@ -334,6 +334,23 @@ expect 201 "" "KMS restarted: the refused create retried with its key"
 ADDR_D=$(jget "$tmp/r.json" 'j["address"]')
 sign_ok dave "$ADDR_D" "dave after KMS restart"
 
+# A hung nitrowallet-kms (SIGSTOP: the kernel still accepts connections, the
+# TLS handshake never completes): one KMS timeout in the enclave (10 s,
+# NW_TRANSPORT_DEFAULT_TIMEOUT_MS), then KMS_UNAVAILABLE, under the host's
+# 30 s enclave timeout, so the enclave is not marked down.
+kill -STOP "$kms_pid"
+before=$(rows)
+t0=$(date +%s%N)
+call POST /v1/accounts/alice/sign/message "$SIGNER" '{"message":"kms hung"}'
+t=$(ms_since "$t0")
+kill -CONT "$kms_pid"
+expect 503 KMS_UNAVAILABLE "KMS hung: sign with alice"
+expect_msg "timed out" "KMS hung"
+[ "$t" -lt 15000 ] || fail "KMS hung: the refusal took $t ms, more than one 10 s timeout"
+same_rows "$before" "KMS hung"
+pass "KMS hung: refused after $t ms (one KMS timeout), nothing stored"
+sign_ok alice "$ADDR_A" "KMS resumed"
+
 # --- 4. the enclave SIGKILLed while requests are in flight --------------------------
 # batch N PREFIX OUT: N signing requests with alice, 8 at a time; each line of
 # OUT is "<http status> <seconds>", each reply body is OUT.d/<i>.json.  curl's
