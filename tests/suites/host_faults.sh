@@ -5,12 +5,14 @@
 # unix socket, nitrowallet-host on SQLite):
 #   1. account rows tampered with in SQLite (EncryptedPrivateKey,
 #      EncryptedDataKey, Address, both blobs, the whole record, the policy
-#      swapped between two accounts): signing refused with SEAL_INVALID,
-#      nothing signed or recorded; rows restored: ethers recovers the address;
+#      swapped between two accounts) or damaged: signing refused with
+#      SEAL_INVALID (the layer that caught it named), nothing signed or
+#      recorded; rows restored: ethers recovers the address;
 #   2. an enclave build with another PCR0 behind the host: KMS refuses it,
 #      nothing stored;
 #   3. nitrowallet-kms stopped: KMS_UNAVAILABLE fast, nothing stored
-#      (account, signature, idempotency); restarted on its port: served again;
+#      (account, signature, idempotency); restarted on its port: served
+#      again; stopped with SIGSTOP (hung): KMS_UNAVAILABLE after one timeout;
 #   4. the enclave SIGKILLed while 40 requests are in flight (8 at a time):
 #      each ends in bounded time with 200 or 503, the audit trail holds
 #      exactly the 200s; restarted: all succeed.
@@ -363,12 +365,14 @@ batch() {
     --data-binary "{\"message\":\"$2 {}\"}" "$H/v1/accounts/alice/sign/message" >"$3" 2>>"$tmp/batch.err" || true
 }
 before=$(sigs)
+: >"$tmp/inflight"
 batch 40 inflight "$tmp/inflight" &
 batch_pid=$!
-# Kill once a few have been signed, so some are answered and some in flight.
-for ((i = 0; i < 300; i++)); do
-  [ $(($(sigs) - before)) -ge 5 ] && break
-  sleep 0.05
+# Kill once a few have been answered (curl writes a line as each ends), so
+# some are answered and the rest are in flight or queued.
+for ((i = 0; i < 1500; i++)); do
+  [ "$(wc -l <"$tmp/inflight")" -ge 5 ] && break
+  sleep 0.01
 done
 kill -9 "$enclave_pid"
 wait "$enclave_pid" 2>/dev/null || true
