@@ -42,6 +42,10 @@ NW_MUST_CHECK enum nw_err nw_tls_write(struct nw_tls *t, const void *buf, size_t
  * close_notify (possible truncation) is an error, not an end of data. */
 NW_MUST_CHECK enum nw_err nw_tls_read(struct nw_tls *t, void *buf, size_t cap, size_t *n, struct nw_error *err);
 
+/* 1 if the session's last failed socket call hit the socket's timeout (the
+ * peer is there but silent), 0 otherwise.  NULL is 0. */
+int nw_tls_timed_out(const struct nw_tls *t);
+
 /* Send close_notify (best effort), close the socket, free.  NULL is fine. */
 void nw_tls_close(struct nw_tls *t);
 

@@ -276,13 +276,20 @@ enum nw_err nw_http_client_post(struct nw_http_client *c, const char *path, cons
     nw_buf_init(&req, NW_HTTP_MAX_REQUEST);
     NW_GUARD(build_request(&req, path, headers, n_headers, body_len, err));
     for (attempt = 0; attempt < 2; attempt++) {
+        int reused = c->conn != NULL, timed_out;
+
         got_bytes = 0;
         rc = exchange(c, &req, body, body_len, resp, &got_bytes, err);
         if (rc == NW_OK && resp->keep_alive)
             break;
+        timed_out = nw_tls_timed_out(c->conn);
         nw_tls_close(c->conn);
         c->conn = NULL;
-        if (rc == NW_OK || got_bytes)
+        /* Only a kept-alive connection the server closed while idle earns a
+         * second try.  A fresh one that failed (refused, handshake timed
+         * out), or one whose peer is there but silent (timed out), would
+         * fail again: retrying would double the wait on a hung KMS. */
+        if (rc == NW_OK || got_bytes || !reused || timed_out)
             break;
     }
 out:

@@ -131,6 +131,11 @@ static enum nw_err io_fail(struct nw_tls *t, int ret, const char *what, struct n
     return nw_fail(err, NW_ERR_UNAVAILABLE, "tls %s: %s", what, reason);
 }
 
+int nw_tls_timed_out(const struct nw_tls *t)
+{
+    return t != NULL && (t->io_errno == EAGAIN || t->io_errno == EWOULDBLOCK);
+}
+
 /* --- context ---------------------------------------------------------------- */
 
 enum nw_err nw_tls_ctx_new(struct nw_tls_ctx **out, const char *ca_file, struct nw_error *err)

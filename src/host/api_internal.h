@@ -85,6 +85,18 @@ void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const c
 void api_health(struct api_req *rq, struct api_resp *rs, int ready);
 void api_attestation(struct api_req *rq, struct api_resp *rs);
 
+/* The `account` param of a sign_* call from a stored record (api_sign.c).
+ * The record is checked as it is read (nw_storage_check_account): the
+ * database is outside the enclave's trust boundary, so a damaged field is
+ * SEAL_INVALID, like a swapped one, not the client's BAD_REQUEST.  NULL with
+ * *err set (SEAL_INVALID or NOMEM) on failure. */
+cJSON *api_account_param(const struct nw_account_record *a, struct nw_error *err);
+
+/* An enclave error for a sign_* call, as the client must see it: a
+ * BAD_REQUEST about the `account` param concerns the stored record (clients
+ * cannot send that param), so it becomes SEAL_INVALID. */
+void api_sign_enclave_error(struct nw_error *err);
+
 /* Idempotency (api_idem.c): 1 when a stored response was replayed (or refused). */
 int api_idem_lookup(struct api_req *rq, struct api_resp *rs, char key[NW_STORAGE_IDEM_KEY_MAX + 1],
                     char fp[NW_STORAGE_FINGERPRINT_MAX + 1]);

@@ -6,7 +6,10 @@
  * the client gets a 500 (503 when storage is unreachable) and no signature.
  *
  * Trust boundary: network-facing.  The host never sees a key; the enclave
- * re-checks the sealed account and enforces the sealed policy.
+ * re-checks the sealed account and enforces the sealed policy.  A stored
+ * record that is damaged (refused by nw_storage_check_account here, or by
+ * the enclave's parser) is reported as SEAL_INVALID, as a swapped one is:
+ * the client's request was fine, the account does not open.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,23 +45,37 @@ static const struct sign_kind *find_kind(const char *path)
     return NULL;
 }
 
-/* The `account` param from the stored record. */
-static cJSON *account_param(const struct nw_account_record *a)
+#define DAMAGED "the stored account record is damaged"
+
+cJSON *api_account_param(const struct nw_account_record *a, struct nw_error *err)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *policy = cJSON_Parse(a->policy);
-    if (o == NULL || policy == NULL) {
-        cJSON_Delete(o);
-        cJSON_Delete(policy);
+    if (nw_storage_check_account(a, err) != NW_OK) {
+        nw_error_prefix(err, DAMAGED);
+        err->code = NW_ERR_SEAL_INVALID;
         return NULL;
     }
-    cJSON_AddStringToObject(o, "name", a->name);
-    cJSON_AddStringToObject(o, "address", a->address);
-    cJSON_AddStringToObject(o, "kms_key_id", a->kms_key_id);
-    cJSON_AddStringToObject(o, "encrypted_private_key", a->encrypted_private_key);
-    cJSON_AddStringToObject(o, "encrypted_data_key", a->encrypted_data_key);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *policy = cJSON_Parse(a->policy);
+    if (o == NULL || policy == NULL || cJSON_AddStringToObject(o, "name", a->name) == NULL ||
+        cJSON_AddStringToObject(o, "address", a->address) == NULL ||
+        cJSON_AddStringToObject(o, "kms_key_id", a->kms_key_id) == NULL ||
+        cJSON_AddStringToObject(o, "encrypted_private_key", a->encrypted_private_key) == NULL ||
+        cJSON_AddStringToObject(o, "encrypted_data_key", a->encrypted_data_key) == NULL) {
+        cJSON_Delete(o);
+        cJSON_Delete(policy);
+        nw_fail(err, NW_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     cJSON_AddItemToObject(o, "policy", policy);
     return o;
+}
+
+void api_sign_enclave_error(struct nw_error *err)
+{
+    static const char prefix[] = "account: ";
+    if (err->code != NW_ERR_BAD_REQUEST || strncmp(err->msg, prefix, sizeof(prefix) - 1) != 0) return;
+    nw_error_prefix(err, DAMAGED);
+    err->code = NW_ERR_SEAL_INVALID;
 }
 
 static int record(struct api_req *rq, struct api_resp *rs, const struct sign_kind *k, const char *name,
@@ -108,10 +125,14 @@ void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const c
         api_error(rq, rs, 404, "NOT_FOUND", "no account '%s'", name);
         goto out;
     }
+    ap = api_account_param(&acct, &err);
+    if (ap == NULL) {
+        api_fail(rq, rs, &err);
+        goto out;
+    }
     params = cJSON_Duplicate(body, 1);
-    ap = account_param(&acct);
     payload = malloc(rq->body.len + 1);
-    if (params == NULL || ap == NULL || payload == NULL) {
+    if (params == NULL || payload == NULL) {
         api_error(rq, rs, 500, "NOMEM", "out of memory");
         goto out;
     }
@@ -125,6 +146,7 @@ void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const c
     cJSON_AddItemToObject(params, "account", ap);
     ap = NULL;
     if (nw_enclave_pool_call(rq->host->cfg.pool, k->op, params, 1, &res, &err) != NW_OK) {
+        api_sign_enclave_error(&err);
         api_fail(rq, rs, &err);
         goto out;
     }

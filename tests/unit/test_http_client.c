@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -200,7 +201,7 @@ static void test_transport_specs_refused(void **state)
 
 /* --- the client against a loopback TLS server ----------------------------------------- */
 
-enum reply_kind { REPLY_ECHO, REPLY_CHUNKED, REPLY_CLOSE };
+enum reply_kind { REPLY_ECHO, REPLY_CHUNKED, REPLY_CLOSE, REPLY_SLOW };
 
 /* The handler runs on the server thread: no cmocka asserts there. */
 #define CHECK(x)        \
@@ -222,6 +223,8 @@ static void handler(void *arg, const char *head, size_t head_len, const uint8_t 
         ts_respond(resp, 500, NULL, "bad request line or headers");
         return;
     }
+    if (kind == REPLY_SLOW) /* a hung peer, as far as a 300 ms client can tell */
+        usleep(800 * 1000);
     if (kind == REPLY_CHUNKED) {
         snprintf(line, sizeof line, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n", body_len);
         CHECK(nw_buf_append(resp, line, strlen(line)) == NW_OK);
@@ -413,6 +416,14 @@ static void test_unix_socket_transport(void **state)
     snprintf(f->connect, sizeof f->connect, "tcp:127.0.0.1:%d", f->srv.port);
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void test_unreachable_and_timeout(void **state)
 {
     struct fixture *f = *state;
@@ -423,6 +434,7 @@ static void test_unreachable_and_timeout(void **state)
     struct nw_http_client *c;
     struct nw_http_response r;
     struct nw_error err = {0};
+    long long t0, waited;
 
     /* A listener that never accepts: the handshake times out. */
     assert_int_equal(bind(silent, (struct sockaddr *)&a, sizeof a), 0);
@@ -431,8 +443,14 @@ static void test_unreachable_and_timeout(void **state)
     snprintf(f->connect, sizeof f->connect, "tcp:127.0.0.1:%d", ntohs(a.sin_port));
     assert_int_equal(nw_http_client_new(&c, &cfg, &err), NW_OK);
     nw_http_response_init(&r);
+    t0 = now_ms();
     assert_int_equal(post(c, "x", &r, &err), NW_ERR_UNAVAILABLE);
+    waited = now_ms() - t0;
     assert_non_null(strstr(err.msg, "timed out"));
+    /* One attempt: a fresh connection that failed is not retried, so a hung
+     * peer costs one timeout, not two. */
+    assert_int_equal(nw_http_client_connections(c), 1);
+    print_message("handshake timeout (300 ms) reported after %lld ms\n", waited);
     nw_http_client_free(c);
     /* Nobody listening: connection refused. */
     close(silent);
@@ -442,6 +460,31 @@ static void test_unreachable_and_timeout(void **state)
     nw_http_response_free(&r);
     nw_http_client_free(c);
     snprintf(f->connect, sizeof f->connect, "tcp:127.0.0.1:%d", f->srv.port);
+}
+
+/* A kept-alive connection whose peer stops answering: the read times out and
+ * the request is not resent on a new connection (a silent peer is not a
+ * stale connection; a second try would only double the wait). */
+static void test_timeout_on_a_reused_connection_is_not_retried(void **state)
+{
+    struct fixture *f = *state;
+    struct nw_http_config cfg = {"localhost", f->connect, f->pki.ca_file, 300};
+    struct nw_http_client *c;
+    struct nw_http_response r;
+    struct nw_error err = {0};
+
+    f->kind = REPLY_ECHO;
+    assert_int_equal(nw_http_client_new(&c, &cfg, &err), NW_OK);
+    expect_echo(c, "first");
+    f->kind = REPLY_SLOW;
+    nw_http_response_init(&r);
+    assert_int_equal(post(c, "second", &r, &err), NW_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "timed out"));
+    assert_int_equal(nw_http_client_connections(c), 1);
+    nw_http_response_free(&r);
+    nw_http_client_free(c);
+    f->kind = REPLY_ECHO;
+    usleep(900 * 1000); /* let the server finish the slow reply */
 }
 
 static void test_request_validation(void **state)
@@ -489,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_ip_literal_and_port_in_host),
         cmocka_unit_test(test_unix_socket_transport),
         cmocka_unit_test(test_unreachable_and_timeout),
+        cmocka_unit_test(test_timeout_on_a_reused_connection_is_not_retried),
         cmocka_unit_test(test_request_validation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
