@@ -20,8 +20,15 @@
 #                   tokens themselves (0600)
 #   dev-aws.env     the local AWS credentials nitrowallet-kms accepts and the
 #                   host forwards to the enclave (never real AWS credentials)
-#   host.db         accounts (sealed) and the audit trail, SQLite
+#   host.db         accounts (sealed) and the audit trail, SQLite (unless
+#                   NITROWALLET_STORAGE=dynamodb)
 #   logs/           one log per process
+#
+# Storage: SQLite by default.  NITROWALLET_STORAGE=dynamodb uses DynamoDB at
+# NITROWALLET_DYNAMODB_ENDPOINT (else the AWS regional endpoint for
+# AWS_REGION), creating missing tables when NITROWALLET_CREATE_TABLES=1; the
+# host then signs DynamoDB requests with the same local credentials, so the
+# endpoint must be a local DynamoDB-compatible server (e.g. dynalite).
 # Nothing here is for production: the NSM is emulated and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -132,7 +139,17 @@ rm -f "$sock"
 : >"$home/logs/enclave.log"
 stack_enclave_start "$sock" "$home/nsm" "$home/logs/enclave.log"
 pids+=("$STACK_ENCLAVE_PID")
-stack_host_start "$home/logs/host.log" --listen "$listen" --enclave "unix:$sock" --db "$home/host.db" \
+storage=(--db "$home/host.db")
+case ${NITROWALLET_STORAGE:-sqlite} in
+  sqlite) ;;
+  dynamodb)
+    storage=(--storage dynamodb --dynamodb-region "$AWS_REGION")
+    [ -n "${NITROWALLET_DYNAMODB_ENDPOINT:-}" ] && storage+=(--dynamodb-endpoint "$NITROWALLET_DYNAMODB_ENDPOINT")
+    [ "${NITROWALLET_CREATE_TABLES:-0}" = 1 ] && storage+=(--create-tables)
+    ;;
+  *) stack_fail "NITROWALLET_STORAGE must be sqlite or dynamodb, not '$NITROWALLET_STORAGE'" ;;
+esac
+stack_host_start "$home/logs/host.log" --listen "$listen" --enclave "unix:$sock" "${storage[@]}" \
   --tokens "$home/tokens.json" --kms-key-id "$key" --tls-cert "$home/host-cert.pem" --tls-key "$home/host-key.pem"
 pids+=("$STACK_HOST_PID")
 url=$STACK_HOST_URL
@@ -148,6 +165,7 @@ nitrowallet is running (local development stack; NSM emulated, KMS emulated)
   admin token  $home/admin.token    (create, list and read accounts)
   signer token $home/signer.token   (sign)
   KMS key      $key (policy pins PCR0 ${STACK_PCR0:0:16}... of this build)
+  storage      ${NITROWALLET_STORAGE:-sqlite}${NITROWALLET_DYNAMODB_ENDPOINT:+ at $NITROWALLET_DYNAMODB_ENDPOINT}
   logs         $home/logs/
 $( [ -n "$first" ] && echo "  first start: state created in $home" || echo "  state reused from $home" )
 

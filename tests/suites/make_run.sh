@@ -140,6 +140,21 @@ for _ in $(seq 150); do kill -0 -- "-$leader" 2>/dev/null || break; sleep 0.1; d
 if pgrep -f "$tmp/home" >/dev/null; then fail "SIGTERM left: $(pgrep -fa "$tmp/home")"; fi
 leader=
 pass "SIGTERM to make run: all three stopped"
+
+# The same choice of storage as the host's flags, from the environment:
+# NITROWALLET_STORAGE=dynamodb against dynalite on loopback, tables created.
+node tests/oracle/dynalite_loopback.cjs >"$tmp/dynalite.log" 2>&1 &
+dyn_pid=$!
+for _ in $(seq 100); do grep -q 'listening on' "$tmp/dynalite.log" && break; sleep 0.1; done
+ddb=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/dynalite.log") || fail "dynalite did not start"
+NITROWALLET_STORAGE=dynamodb NITROWALLET_DYNAMODB_ENDPOINT=$ddb NITROWALLET_CREATE_TABLES=1 start "$tmp/run3.log"
+grep -q "storage      dynamodb at $ddb" "$tmp/run3.log" || fail "banner does not show DynamoDB"
+"$CLI" demo >"$tmp/demo3.log" 2>&1 || fail "demo on DynamoDB: $(cat "$tmp/demo3.log")"
+"$CLI" account list | grep -q '^demo-' || fail "no account listed from DynamoDB"
+interrupt "$tmp/run3.log"
+kill "$dyn_pid" 2>/dev/null || true
+wait "$dyn_pid" 2>/dev/null || true
+pass "NITROWALLET_STORAGE=dynamodb (dynalite, tables created): demo passes, Ctrl-C stops all three"
 if grep -qF "$(cat "$tmp/home/admin.token")" "$tmp"/run*.log "$tmp"/home/logs/*.log "$tmp/demo.log"; then fail "token in a log"; fi
 secret=$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$tmp/home/dev-aws.env")
 if grep -qF "$secret" "$tmp"/run*.log "$tmp"/home/logs/*.log; then fail "AWS secret in a log"; fi
