@@ -5,8 +5,10 @@
  *
  * An entry is found by an id that binds everything KMS checked when it
  * released the key: the KMS key id, the EncryptedDataKey (CiphertextBlob),
- * the encryption context (account name and address) and the AWS
- * credentials the request carried.  A request that differs in any of them
+ * the encryption context (account name and address), the AWS credentials
+ * the request carried, and the sealed private key the data key opened (so a
+ * hit also means "this sealed key was opened and checked against this
+ * address before").  A request that differs in any of them
  * misses and goes to KMS, which judges it as before; only a key that then
  * opened the account's seal is cached.
  *

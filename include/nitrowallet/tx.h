@@ -82,6 +82,12 @@ NW_MUST_CHECK enum nw_err nw_tx_signing_hash(uint8_t hash[32], const struct nw_t
 NW_MUST_CHECK enum nw_err nw_tx_sign(struct nw_signed_tx *out, const struct nw_tx *tx, const uint8_t sk[32],
                                      struct nw_error *err);
 
+/* As nw_tx_sign, for a caller that already checked that `address` is the
+ * address of `sk` (the enclave does when it opens an account): it saves
+ * deriving the public key again, which costs as much as the signature. */
+NW_MUST_CHECK enum nw_err nw_tx_sign_as(struct nw_signed_tx *out, const struct nw_tx *tx, const uint8_t sk[32],
+                                        const uint8_t address[20], struct nw_error *err);
+
 void nw_signed_tx_free(struct nw_signed_tx *out);
 
 #endif

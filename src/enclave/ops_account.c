@@ -18,6 +18,7 @@
 
 #include "nitrowallet/base64.h"
 #include "nitrowallet/dkcache.h"
+#include "nitrowallet/hex.h"
 #include "nitrowallet/json.h"
 
 #define KEY_DRAWS 8
@@ -29,11 +30,15 @@ static const char *const generate_keys[] = {"name", "kms_key_id", "policy", "cre
  * credentials it accepted, so a request with other credentials misses and
  * is judged by KMS again. */
 static void cache_id(uint8_t id[NW_DKCACHE_ID_LEN], const struct nw_enclave_account *a, const uint8_t *blob,
-                     size_t blob_len, const struct nw_kms_kv kv[2], const struct nw_aws_credentials *creds)
+                     size_t blob_len, const struct nw_kms_kv kv[2], const struct nw_aws_credentials *creds,
+                     const uint8_t *sealed, size_t sealed_len)
 {
-    const char *fields[7] = {kv[0].key, kv[0].value, kv[1].key, kv[1].value, creds->access_key_id,
-                             creds->secret_access_key, creds->session_token ? creds->session_token : ""};
-    nw_dkcache_id(id, a->kms_key_id, blob, blob_len, fields, 7);
+    char sealed_hex[2 * NW_ENCLAVE_MAX_SEALED + 3];
+    const char *fields[8] = {kv[0].key, kv[0].value, kv[1].key, kv[1].value, creds->access_key_id,
+                             creds->secret_access_key, creds->session_token ? creds->session_token : "", sealed_hex};
+    if (nw_hex_encode(sealed_hex, sizeof sealed_hex, sealed, sealed_len) != NW_OK)
+        sealed_hex[0] = '\0';
+    nw_dkcache_id(id, a->kms_key_id, blob, blob_len, fields, 8);
 }
 
 /* A private key from NSM randomness, redrawing out-of-range entropy. */
@@ -119,7 +124,7 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
     NW_GUARD(nw_seal_key(&sealed, &dk, &sctx, sk.data, err));
     if (ops->dkcache != NULL && dk.len == NW_DKCACHE_KEY_LEN) {
         uint8_t id[NW_DKCACHE_ID_LEN];
-        cache_id(id, &a, blob.data, blob.len, kv, &creds);
+        cache_id(id, &a, blob.data, blob.len, kv, &creds, sealed.data, sealed.len);
         nw_dkcache_put(ops->dkcache, id, dk.data);
     }
     rc = generate_result(result, &a, pub, &sealed, &blob);
@@ -147,7 +152,7 @@ enum nw_err nw_enclave_open_account(struct nw_enclave_ops *ops, const cJSON *par
     NW_GUARD(nw_enclave_parse_account(a, nw_json_get(params, "account"), err));
     NW_GUARD(nw_enclave_parse_credentials(&creds, nw_json_get(params, "credentials"), err));
     nw_enclave_kms_context(kv, a);
-    cache_id(id, a, a->data_key_blob, a->data_key_blob_len, kv, &creds);
+    cache_id(id, a, a->data_key_blob, a->data_key_blob_len, kv, &creds, a->sealed, a->sealed_len);
     if (ops->dkcache != NULL && (rc = nw_secret_alloc(&dk, NW_DKCACHE_KEY_LEN)) != NW_OK)
         return nw_fail(err, rc, "account: cannot allocate locked memory");
     if (ops->dkcache != NULL && nw_dkcache_get(ops->dkcache, id, dk.data)) {
@@ -175,7 +180,9 @@ enum nw_err nw_enclave_open_account(struct nw_enclave_ops *ops, const cJSON *par
         rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the sealed key does not open for this account");
         goto out;
     }
-    if (nw_key_address(addr, sk->data) != NW_OK || !nw_ct_equal(addr, a->address, sizeof addr)) {
+    /* A cache hit means this exact sealed key (the id binds it) opened to
+     * this address when the entry was made: the check is not repeated. */
+    if (!cached && (nw_key_address(addr, sk->data) != NW_OK || !nw_ct_equal(addr, a->address, sizeof addr))) {
         rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the sealed key is not the account's address");
         goto out;
     }

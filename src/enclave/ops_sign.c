@@ -77,7 +77,8 @@ enum nw_err nw_enclave_op_sign_transaction(struct nw_enclave_ops *ops, const cJS
     }
     have_tx = 1;
     NW_GUARD(nw_enclave_open_account(ops, params, &a, &sk, err));
-    NW_GUARD(nw_tx_sign(&st, &tx, sk.data, err));
+    /* nw_enclave_open_account checked that the key is a.address */
+    NW_GUARD(nw_tx_sign_as(&st, &tx, sk.data, a.address, err));
     have_st = 1;
     if (tx_result(result, &st) != NW_OK)
         rc = nomem(err);

@@ -30,6 +30,7 @@ struct job {
     struct nw_buf req;
     struct nw_buf reply;
     int done;
+    pthread_cond_t done_cv; /* this job's own: a finished job wakes only its connection */
     struct job *next;
 };
 
@@ -37,7 +38,7 @@ struct server {
     const struct nw_enclave_config *cfg;
     pthread_mutex_t mu;
     pthread_cond_t work_cv;  /* a job was queued, or workers must stop */
-    pthread_cond_t done_cv;  /* a job finished, or a connection ended */
+    pthread_cond_t done_cv;  /* a connection ended */
     struct job *head, *tail;
     unsigned queued;
     int stopping;            /* no new jobs; connections are being closed */
@@ -86,7 +87,7 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&s->mu);
         j->done = 1;
-        pthread_cond_broadcast(&s->done_cv);
+        pthread_cond_signal(&j->done_cv);
         pthread_mutex_unlock(&s->mu);
     }
 }
@@ -108,7 +109,7 @@ static int run_job(struct server *s, struct job *j)
     s->queued++;
     pthread_cond_signal(&s->work_cv);
     while (!j->done)
-        pthread_cond_wait(&s->done_cv, &s->mu);
+        pthread_cond_wait(&j->done_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     return 1;
 }
@@ -142,6 +143,7 @@ static enum nw_err serve_one(struct server *s, int fd)
     enum nw_err rc;
 
     memset(&j, 0, sizeof j);
+    pthread_cond_init(&j.done_cv, NULL);
     nw_buf_init(&j.reply, NW_ENCLAVE_MAX_FRAME);
     rc = nw_enclave_frame_read(fd, &j.req, &eof, &e);
     if (rc == NW_ERR_UNAVAILABLE || rc == NW_ERR_NOMEM)
@@ -164,6 +166,7 @@ static enum nw_err serve_one(struct server *s, int fd)
 out:
     nw_buf_free(&j.req);
     nw_buf_free(&j.reply);
+    pthread_cond_destroy(&j.done_cv);
     return rc;
 }
 

@@ -120,13 +120,26 @@ enum nw_err nw_tx_signing_hash(uint8_t hash[32], const struct nw_tx *tx, struct 
 enum nw_err nw_tx_sign(struct nw_signed_tx *out, const struct nw_tx *tx, const uint8_t sk[32],
                        struct nw_error *err)
 {
+    uint8_t address[20];
+    enum nw_err rc;
+
+    if ((rc = nw_key_address(address, sk)) != NW_OK) {
+        memset(out, 0, sizeof *out);
+        nw_buf_init(&out->raw, TX_MAX_ENCODED);
+        return nw_fail(err, rc, "invalid signing key");
+    }
+    return nw_tx_sign_as(out, tx, sk, address, err);
+}
+
+enum nw_err nw_tx_sign_as(struct nw_signed_tx *out, const struct nw_tx *tx, const uint8_t sk[32],
+                          const uint8_t address[20], struct nw_error *err)
+{
     uint8_t digest[32];
     enum nw_err rc;
 
     memset(out, 0, sizeof *out);
     nw_buf_init(&out->raw, TX_MAX_ENCODED);
-    if ((rc = nw_key_address(out->from, sk)) != NW_OK)
-        return nw_fail(err, rc, "invalid signing key");
+    memcpy(out->from, address, 20);
     if (tx->has_from && memcmp(tx->from, out->from, 20) != 0) {
         char want[NW_ADDRESS_STR_SIZE];
         nw_address_to_checksum(want, out->from);

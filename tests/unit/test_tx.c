@@ -65,6 +65,13 @@ static void test_eip155_example_signs_byte_exact(void **state)
     assert_int_equal(out.v, 37);
     nw_keccak256(h, out.raw.data, out.raw.len);
     assert_memory_equal(h, out.hash, 32);
+    /* nw_tx_sign_as (address already known) gives the same bytes */
+    struct nw_signed_tx as;
+    assert_int_equal(nw_tx_sign_as(&as, &tx, sk.data, out.from, &err), NW_OK);
+    assert_int_equal(as.raw.len, out.raw.len);
+    assert_memory_equal(as.raw.data, out.raw.data, out.raw.len);
+    assert_memory_equal(as.from, out.from, 20);
+    nw_signed_tx_free(&as);
     nw_signed_tx_free(&out);
     nw_tx_free(&tx);
     nw_secret_free(&sk);
