@@ -49,7 +49,7 @@ stack_kms_start() {
     --attestation-root "$2/nsm-dev-root.pem" >"$3" 2>&1 &
   STACK_KMS_PID=$!
   stack_wait_for "$3" 'listening on https://' || stack_fail "nitrowallet-kms did not start: $(tail -n 5 "$3")"
-  STACK_KMS_URL=$(grep -o 'https://127.0.0.1:[0-9]*' "$3" | head -n1)
+  STACK_KMS_URL=$(grep -o 'https://127.0.0.1:[0-9]*' "$3" | sed -n 1p)
   STACK_KMS_PORT=${STACK_KMS_URL##*:}
   STACK_KMS_CA=$1/ca.pem
   export AWS_CA_BUNDLE=$STACK_KMS_CA
@@ -116,5 +116,5 @@ stack_host_start() {
   "$STACK_BIN/nitrowallet-host" "$@" >"$log" 2>&1 &
   STACK_HOST_PID=$!
   stack_wait_for "$log" 'nitrowallet-host: listening on' || stack_fail "nitrowallet-host did not start: $(tail -n 5 "$log")"
-  STACK_HOST_URL=$(grep -o 'https\?://127.0.0.1:[0-9]*' "$log" | head -n1)
+  STACK_HOST_URL=$(sed -n 's|^nitrowallet-host: listening on \(https\{0,1\}://127.0.0.1:[0-9]*\).*|\1|p' "$log" | sed -n 1p)
 }

@@ -55,7 +55,7 @@ for ((i = 0; i < 600; i++)); do # up to 60 s on a loaded machine; ~1 s idle
   sleep 0.1
 done
 grep -q 'Started HTTP' "$tmp/hardhat.log" || fail "hardhat node not ready after 60 s"
-RPC=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/hardhat.log" | head -n1)
+RPC=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/hardhat.log" | sed -n 1p)
 chain=$(curl -sS --max-time 20 -H 'Content-Type: application/json' \
   --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$RPC")
 [ "$chain" = '{"jsonrpc":"2.0","id":1,"result":"0x7a69"}' ] || fail "eth_chainId: $chain"

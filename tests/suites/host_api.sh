@@ -86,7 +86,7 @@ case $STORAGE in
     node tests/oracle/dynalite_loopback.cjs >"$tmp/dynalite.log" 2>&1 &
     pids+=($!)
     wait_for "$tmp/dynalite.log" 'dynalite listening on' || fail "dynalite did not start"
-    DDB_URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/dynalite.log" | head -n1)
+    DDB_URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/dynalite.log" | sed -n 1p)
     PREFIX=nw$$-
     STORE_ARGS=(--storage dynamodb --dynamodb-endpoint "$DDB_URL" --table-prefix "$PREFIX" --create-tables)
     pass "dynalite on $DDB_URL, tables ${PREFIX}*"

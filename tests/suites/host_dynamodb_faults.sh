@@ -50,11 +50,11 @@ mkdir -p "$NITROWALLET_HOME"
 node tests/oracle/dynalite_loopback.cjs >"$tmp/dynalite.log" 2>&1 &
 pids+=($!)
 stack_wait_for "$tmp/dynalite.log" 'dynalite listening on' || fail "dynalite did not start"
-DDB=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/dynalite.log" | head -n1)
+DDB=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/dynalite.log" | sed -n 1p)
 py tests/suites/lib/ddb_fault_proxy.py "$DDB" >"$tmp/proxy.log" 2>&1 &
 pids+=($!)
 stack_wait_for "$tmp/proxy.log" 'fault proxy listening on' || fail "fault proxy did not start"
-PROXY=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/proxy.log" | head -n1)
+PROXY=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/proxy.log" | sed -n 1p)
 pass "dynalite on $DDB behind the fault proxy on $PROXY"
 fault() { curl -sS --max-time 10 "$PROXY/__fault/$1" >"$tmp/fault.json" || fail "proxy control $1"; }
 attempts() { # OP FIELD: requests or injected for OP since the last reset

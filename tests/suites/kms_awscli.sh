@@ -294,7 +294,7 @@ cmp -s "$work/pt.bin" "$work/dec3.bin" || die "persistence"
 ok "restart: an earlier ciphertext decrypts, the alias and PendingDeletion state survive"
 stop
 cp -a "$work/state" "$work/corrupt"
-f=$(ls "$work/corrupt/keys/"*.json | head -n 1)
+f=$(ls "$work/corrupt/keys/"*.json | sed -n 1p)
 printf 'x' >>"$f"
 if "$BIN" --port 0 --state "$work/corrupt" --no-env-credentials >/dev/null 2>"$work/corrupt.err"; then
   die "started with a corrupt key file"

@@ -48,7 +48,7 @@ start() {
   done
   grep 'Ctrl-C stops all three' "$log" >/dev/null || fail "the stack did not become ready"
   leader=$(cat "$tmp/leader")
-  url=$(grep -o 'https://127.0.0.1:[0-9]*' "$log" | head -n1)
+  url=$(grep -o 'https://127.0.0.1:[0-9]*' "$log" | sed -n 1p)
   export NITROWALLET_URL=$url
 }
 # interrupt LOG: Ctrl-C to the process group; nothing may be left.
@@ -84,7 +84,7 @@ pass "nitrowallet demo: $(tail -n1 "$tmp/demo.log")"
 "$CLI" account create --name cli-1 >"$tmp/acct.json" || fail "account create"
 addr=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' "$tmp/acct.json")
 "$CLI" account list | grep -P "^cli-1\t$addr\t" >/dev/null || fail "account list: $("$CLI" account list)"
-"$CLI" account show cli-1 | grep -q "$addr" || fail "account show"
+"$CLI" account show cli-1 | grep "$addr" >/dev/null || fail "account show"
 pass "account create / list / show: cli-1 = $addr"
 sig=$("$CLI" sign message cli-1 --text 'hello from the CLI' | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["signature"])')
 got=$(printf '{"kind":"message","text":"hello from the CLI","signature":"%s"}\n' "$sig" | node "$ORACLE")
@@ -150,7 +150,7 @@ ddb=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/dynalite.log") || fail "dynalite d
 NITROWALLET_STORAGE=dynamodb NITROWALLET_DYNAMODB_ENDPOINT=$ddb NITROWALLET_CREATE_TABLES=1 start "$tmp/run3.log"
 grep -q "storage      dynamodb at $ddb" "$tmp/run3.log" || fail "banner does not show DynamoDB"
 "$CLI" demo >"$tmp/demo3.log" 2>&1 || fail "demo on DynamoDB: $(cat "$tmp/demo3.log")"
-"$CLI" account list | grep -q '^demo-' || fail "no account listed from DynamoDB"
+"$CLI" account list | grep "^demo-" >/dev/null || fail "no account listed from DynamoDB"
 interrupt "$tmp/run3.log"
 kill "$dyn_pid" 2>/dev/null || true
 wait "$dyn_pid" 2>/dev/null || true
