@@ -149,7 +149,7 @@ static int account_create(const struct cli_client *c, const struct flags *f)
 /* Print "name<TAB>address<TAB>created_at" for every account, page by page. */
 static int account_list(const struct cli_client *c, const struct flags *f)
 {
-    char path[512], cursor[512] = "";
+    char cursor[512] = "", path[sizeof cursor + 64]; /* room for the prefix (no truncation warning at -O1) */
     int rc = 0;
 
     do {
