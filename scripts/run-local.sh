@@ -3,8 +3,10 @@
 # machine, ready for API calls, until Ctrl-C (SIGINT) or SIGTERM.
 #
 #   nitrowallet-kms      the KMS emulator, HTTPS on a loopback port
-#   nitrowallet-enclave  emulated NSM (--dev), on a unix socket
-#   nitrowallet-host     the HTTPS API, $NITROWALLET_LISTEN (127.0.0.1:8443)
+#   nitrowallet-host     the HTTPS API, $NITROWALLET_LISTEN (127.0.0.1:8443), and
+#                        the enclave's KMS proxy (a unix socket here, vsock in production)
+#   nitrowallet-enclave  emulated NSM (--dev), on a unix socket, reaching KMS
+#                        only through the host's proxy
 #
 # State lives in $NITROWALLET_HOME (default ./.nitrowallet), prepared on
 # first use and reused afterwards (accounts survive restarts):
@@ -44,7 +46,7 @@ mkdir -p "$home/logs"
 
 pids=()
 stopping=
-stop_all() { # stop the host first (no new work), then the enclave, then KMS
+stop_all() { # in reverse order of start: enclave, host, then KMS
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stack_stop "${pids[$i]}"; done
   pids=()
@@ -57,7 +59,7 @@ stack_fail() {
 on_signal() {
   stopping=1
   echo
-  echo "make run: stopping nitrowallet-host, nitrowallet-enclave and nitrowallet-kms"
+  echo "make run: stopping nitrowallet-enclave, nitrowallet-host and nitrowallet-kms"
   stop_all
   echo "make run: stopped (state kept in $home)"
   exit 0
@@ -129,16 +131,18 @@ if [ ! -f "$home/tokens.json" ]; then
     --out "$home/signer.token" 2>/dev/null || stack_fail "could not create the signer token"
 fi
 
-# --- the enclave and the host -------------------------------------------------------
+# --- the host (with its KMS proxy) and the enclave ----------------------------------
+# As on Nitro hardware, the enclave's only route to KMS is the host's proxy (a
+# byte forwarder; TLS stays end to end): here a unix socket forwarding to
+# nitrowallet-kms, in production vsock:8000 forwarding to kms.REGION.amazonaws.com.
 sock=$home/enclave.sock
+proxy=$home/kms-proxy.sock
 if [ ${#sock} -gt 100 ]; then # sun_path holds 108 bytes
   sockdir=$(mktemp -d /tmp/nitrowallet.XXXXXX)
   sock=$sockdir/enclave.sock
+  proxy=$sockdir/kms-proxy.sock
 fi
-rm -f "$sock"
-: >"$home/logs/enclave.log"
-stack_enclave_start "$sock" "$home/nsm" "$home/logs/enclave.log"
-pids+=("$STACK_ENCLAVE_PID")
+rm -f "$sock" "$proxy"
 storage=(--db "$home/host.db")
 case ${NITROWALLET_STORAGE:-sqlite} in
   sqlite) ;;
@@ -149,9 +153,14 @@ case ${NITROWALLET_STORAGE:-sqlite} in
     ;;
   *) stack_fail "NITROWALLET_STORAGE must be sqlite or dynamodb, not '$NITROWALLET_STORAGE'" ;;
 esac
+stack_kms_proxy_args "$proxy"
 stack_host_start "$home/logs/host.log" --listen "$listen" --enclave "unix:$sock" "${storage[@]}" \
-  --tokens "$home/tokens.json" --kms-key-id "$key" --tls-cert "$home/host-cert.pem" --tls-key "$home/host-key.pem"
+  --tokens "$home/tokens.json" --kms-key-id "$key" --tls-cert "$home/host-cert.pem" --tls-key "$home/host-key.pem" \
+  "${STACK_KMS_PROXY_ARGS[@]}"
 pids+=("$STACK_HOST_PID")
+: >"$home/logs/enclave.log"
+stack_enclave_start_via "unix:$proxy" "$sock" "$home/nsm" "$home/logs/enclave.log"
+pids+=("$STACK_ENCLAVE_PID")
 url=$STACK_HOST_URL
 cli=$STACK_BIN/nitrowallet
 [ "$url" = https://127.0.0.1:8443 ] || cli="NITROWALLET_URL=$url $cli"

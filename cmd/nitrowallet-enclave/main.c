@@ -22,6 +22,11 @@
 #include "nitrowallet/nsm.h"
 #include "nitrowallet/secret.h"
 
+/* Inside a Nitro Enclave the only way out is vsock to the parent (CID 3),
+ * where nitrowallet-host --kms-proxy vsock:8000 forwards to KMS. */
+#define DEFAULT_KMS_CONNECT "vsock:3:8000"
+#define DEFAULT_NSM_DEVICE "/dev/nsm"
+
 static volatile sig_atomic_t g_stop;
 static int g_emulated;
 
@@ -35,19 +40,21 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: nitrowallet-enclave [--listen unix:/path|vsock:PORT] [--nsm device|emulated]\n"
-            "         [--nsm-state DIR] [--dev] [--kms-region R] [--kms-endpoint HOST]\n"
+            "         [--nsm-device PATH] [--nsm-state DIR] [--dev] [--kms-region R] [--kms-endpoint HOST]\n"
             "         [--kms-connect tcp:H:P|vsock:CID:PORT|unix:/path] [--kms-ca FILE]\n"
             "         [--workers N] [--queue N] [--nsm-init]\n"
             "         [--data-key-cache on|off] [--data-key-cache-max-age S] [--data-key-cache-max-uses N]\n"
             "         [--data-key-cache-max-entries N]\n"
             "  --listen     default vsock:%d\n"
-            "  --nsm        default device (/dev/nsm); emulated requires --dev and --nsm-state\n"
+            "  --nsm        default device (--nsm-device, default %s); emulated requires --dev and --nsm-state\n"
+            "  --kms-connect  default %s (the parent's KMS proxy); --kms-endpoint (the TLS name)\n"
+            "               default kms.REGION.amazonaws.com; --kms-region default $AWS_REGION, else us-east-1\n"
             "  --workers    default: online CPUs; --queue default %d\n"
             "  --data-key-cache  KMS-released data keys kept in locked memory (default on: %us / %llu uses /\n"
             "               %u entries); off = every signature asks KMS (docs/performance.md)\n"
             "  --nsm-init   with --dev --nsm emulated: create the development chain in --nsm-state\n"
             "               (kept if present), print the root certificate's path and exit\n",
-            NW_ENCLAVE_DEFAULT_PORT, NW_ENCLAVE_DEFAULT_QUEUE, NW_DKCACHE_DEFAULT_MAX_AGE_S,
+            NW_ENCLAVE_DEFAULT_PORT, DEFAULT_NSM_DEVICE, DEFAULT_KMS_CONNECT, NW_ENCLAVE_DEFAULT_QUEUE, NW_DKCACHE_DEFAULT_MAX_AGE_S,
             NW_DKCACHE_DEFAULT_MAX_USES, NW_DKCACHE_DEFAULT_MAX_ENTRIES);
 }
 
@@ -72,7 +79,7 @@ static void ready(const char *spec)
 
 struct opts {
     struct nw_enclave_config cfg;
-    const char *nsm_kind, *nsm_state;
+    const char *nsm_kind, *nsm_state, *nsm_device;
     int dev, nsm_init;
 };
 
@@ -95,6 +102,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         if (strcmp(a, "--listen") == 0) o->cfg.listen = v;
         else if (strcmp(a, "--nsm") == 0) o->nsm_kind = v;
         else if (strcmp(a, "--nsm-state") == 0) o->nsm_state = v;
+        else if (strcmp(a, "--nsm-device") == 0) o->nsm_device = v;
         else if (strcmp(a, "--kms-region") == 0) o->cfg.kms.region = v;
         else if (strcmp(a, "--kms-endpoint") == 0) o->cfg.kms.endpoint = v;
         else if (strcmp(a, "--kms-connect") == 0) o->cfg.kms.connect = v;
@@ -122,7 +130,11 @@ static int parse_args(struct opts *o, int argc, char **argv)
 static int open_nsm(struct opts *o, struct nw_error *err)
 {
     if (strcmp(o->nsm_kind, "device") == 0)
-        return nw_nsm_open_device(&o->cfg.nsm, NULL, err) == NW_OK;
+        return nw_nsm_open_device(&o->cfg.nsm, o->nsm_device, err) == NW_OK;
+    if (o->nsm_device != NULL) {
+        fprintf(stderr, "nitrowallet-enclave: --nsm-device is for --nsm device\n");
+        return 0;
+    }
     if (strcmp(o->nsm_kind, "emulated") != 0) {
         fprintf(stderr, "nitrowallet-enclave: --nsm must be device or emulated\n");
         return 0;
@@ -153,6 +165,7 @@ int main(int argc, char **argv)
     o.cfg.cache.enabled = 1;
     o.cfg.workers = cpus < 1 ? 1 : cpus > NW_ENCLAVE_MAX_WORKERS ? NW_ENCLAVE_MAX_WORKERS : (unsigned)cpus;
     o.cfg.kms.region = getenv("AWS_REGION") ? getenv("AWS_REGION") : "us-east-1";
+    o.cfg.kms.connect = DEFAULT_KMS_CONNECT;
     if (!parse_args(&o, argc, argv)) {
         usage();
         return 2;

@@ -2,7 +2,9 @@
  * nitrowallet-host - the parent-instance daemon: the HTTPS API (host.h) over
  * storage (storage.h: SQLite by default, or DynamoDB with --storage
  * dynamodb; docs/storage.md), bearer-token auth (auth.h) and a pool of
- * connections to nitrowallet-enclave (enclave_pool.h, docs/protocol.md).
+ * connections to nitrowallet-enclave (enclave_pool.h, docs/protocol.md),
+ * and the KMS proxy that is the enclave's only way to KMS (kms_proxy.h,
+ * docs/operations.md).
  *
  * Trust boundary: untrusted with keys; holds the AWS credentials (the
  * default provider chain, credentials.h: environment, web identity,
@@ -19,9 +21,13 @@
 #include "nitrowallet/auth.h"
 #include "nitrowallet/enclave_pool.h"
 #include "nitrowallet/host.h"
+#include "nitrowallet/kms_proxy.h"
+#include "nitrowallet/transport.h"
 #include "nitrowallet/storage.h"
 
 #define MAX_PATH 4096
+#define MAX_PROXIES 8
+#define MAX_ALLOW 32
 
 static void usage(void)
 {
@@ -31,12 +37,20 @@ static void usage(void)
             "         [--tls-cert FILE --tls-key FILE | --insecure-http]\n"
             "         [--storage sqlite|dynamodb] [--dynamodb-region REGION] [--dynamodb-endpoint URL]\n"
             "         [--table-prefix PREFIX] [--create-tables]\n"
+            "         [--kms-proxy LISTEN[=HOST:PORT] ...] [--proxy-allow HOST:PORT ...] [--kms-region R]\n"
+            "         [--proxy-max-connections N] [--proxy-idle-timeout S] [--proxy-connect-timeout S]\n"
             "defaults: --listen %s, --db $NITROWALLET_HOME/host.db, --tokens $NITROWALLET_HOME/tokens.json,\n"
             "          --tls-cert/--tls-key $NITROWALLET_HOME/host-cert.pem / host-key.pem,\n"
             "          --storage sqlite, --dynamodb-region $AWS_REGION (else $AWS_DEFAULT_REGION),\n"
             "          --dynamodb-endpoint https://dynamodb.REGION.amazonaws.com, --table-prefix \"\"\n"
+            "          --kms-proxy LISTEN is vsock:PORT (e.g. vsock:8000), unix:/path or tcp:IP:PORT; the remote\n"
+            "          defaults to kms.REGION.amazonaws.com:443 and must be on the allowlist (--proxy-allow,\n"
+            "          default: only kms.REGION.amazonaws.com:443); --kms-region $AWS_REGION (else\n"
+            "          $AWS_DEFAULT_REGION); --proxy-max-connections %d, --proxy-idle-timeout %d,\n"
+            "          --proxy-connect-timeout %d (seconds)\n"
             "       nitrowallet-host token add|remove ...   manage the tokens file (see `token` alone)\n",
-            NW_HOST_DEFAULT_LISTEN);
+            NW_HOST_DEFAULT_LISTEN, NW_KMS_PROXY_DEFAULT_MAX_CONNECTIONS, NW_KMS_PROXY_DEFAULT_IDLE_MS / 1000,
+            NW_KMS_PROXY_DEFAULT_CONNECT_MS / 1000);
 }
 
 struct opts {
@@ -49,6 +63,9 @@ struct opts {
     int dynamodb;
     struct nw_dynamodb_config ddb;
     char db_buf[MAX_PATH], tokens_buf[MAX_PATH], cert_buf[MAX_PATH], key_buf[MAX_PATH];
+    const char *proxy_args[MAX_PROXIES], *allow[MAX_ALLOW], *kms_region;
+    size_t n_proxies, n_allow;
+    unsigned proxy_max, proxy_idle_s, proxy_connect_s;
 };
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
@@ -87,6 +104,16 @@ static int parse_args(struct opts *o, int argc, char **argv)
         } else if (strcmp(a, "--dynamodb-region") == 0) o->ddb.region = v;
         else if (strcmp(a, "--dynamodb-endpoint") == 0) o->ddb.endpoint = v;
         else if (strcmp(a, "--table-prefix") == 0) o->ddb.table_prefix = v;
+        else if (strcmp(a, "--kms-proxy") == 0) {
+            if (o->n_proxies == MAX_PROXIES) return 0;
+            o->proxy_args[o->n_proxies++] = v;
+        } else if (strcmp(a, "--proxy-allow") == 0) {
+            if (o->n_allow == MAX_ALLOW) return 0;
+            o->allow[o->n_allow++] = v;
+        } else if (strcmp(a, "--kms-region") == 0) o->kms_region = v;
+        else if (strcmp(a, "--proxy-max-connections") == 0) { if (!parse_uint(v, NW_KMS_PROXY_LIMIT_CONNECTIONS, &o->proxy_max) || o->proxy_max == 0) return 0; }
+        else if (strcmp(a, "--proxy-idle-timeout") == 0) { if (!parse_uint(v, 86400, &o->proxy_idle_s) || o->proxy_idle_s == 0) return 0; }
+        else if (strcmp(a, "--proxy-connect-timeout") == 0) { if (!parse_uint(v, 600, &o->proxy_connect_s) || o->proxy_connect_s == 0) return 0; }
         else if (strcmp(a, "--connections") == 0) { if (!parse_uint(v, NW_POOL_MAX_CONNECTIONS, &o->connections)) return 0; }
         else if (strcmp(a, "--probe-interval") == 0) { if (!parse_uint(v, 3600000, &o->probe_ms)) return 0; o->probe_set = 1; }
         else return 0;
@@ -102,6 +129,8 @@ static int defaults(struct opts *o)
     if (strlen(home) > MAX_PATH - 32) return 0;
     if (o->ddb.region == NULL) o->ddb.region = getenv("AWS_REGION");
     if (o->ddb.region == NULL || o->ddb.region[0] == '\0') o->ddb.region = getenv("AWS_DEFAULT_REGION");
+    if (o->kms_region == NULL) o->kms_region = getenv("AWS_REGION");
+    if (o->kms_region == NULL || o->kms_region[0] == '\0') o->kms_region = getenv("AWS_DEFAULT_REGION");
     if (o->db == NULL) { snprintf(o->db_buf, sizeof(o->db_buf), "%s/host.db", home); o->db = o->db_buf; }
     if (o->tokens == NULL) { snprintf(o->tokens_buf, sizeof(o->tokens_buf), "%s/tokens.json", home); o->tokens = o->tokens_buf; }
     if (!o->host.insecure_http && o->host.tls_cert == NULL) {
@@ -113,6 +142,43 @@ static int defaults(struct opts *o)
         o->host.tls_key = o->key_buf;
     }
     return 1;
+}
+
+/* The region's KMS endpoint as HOST:PORT (China regions: amazonaws.com.cn). */
+static enum nw_err kms_hostport(char *out, size_t cap, const char *region, struct nw_error *err)
+{
+    int n;
+    if (region == NULL || region[0] == '\0')
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "kms-proxy: the default remote and allowlist need a region "
+                                                "(--kms-region or $AWS_REGION)");
+    n = snprintf(out, cap, "kms.%s.amazonaws.com%s:443", region, strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+    if (n < 0 || (size_t)n >= cap) return nw_fail(err, NW_ERR_BAD_REQUEST, "kms-proxy: region name too long");
+    return NW_OK;
+}
+
+/* Start one proxy per --kms-proxy; each remote must be on the allowlist. */
+static enum nw_err start_proxies(struct opts *o, struct nw_kms_proxy **proxies, struct nw_error *err)
+{
+    char listen[NW_TRANSPORT_SPEC_MAX], remote[NW_KMS_PROXY_HOSTPORT_MAX + 1], kms[NW_KMS_PROXY_HOSTPORT_MAX + 1];
+    const char *default_allow[1] = {kms};
+    enum nw_err rc;
+
+    for (size_t i = 0; i < o->n_proxies; i++) {
+        rc = nw_kms_proxy_split_arg(listen, sizeof listen, remote, sizeof remote, o->proxy_args[i], err);
+        if (rc == NW_OK && (remote[0] == '\0' || o->n_allow == 0))
+            rc = kms_hostport(kms, sizeof kms, o->kms_region, err);
+        if (rc != NW_OK) return rc;
+        struct nw_kms_proxy_config pc = {
+            .listen = listen, .remote = remote[0] ? remote : kms,
+            .allow = o->n_allow ? o->allow : default_allow, .n_allow = o->n_allow ? o->n_allow : 1,
+            .max_connections = o->proxy_max, .idle_timeout_ms = o->proxy_idle_s * 1000,
+            .connect_timeout_ms = o->proxy_connect_s * 1000};
+        if ((rc = nw_kms_proxy_start(&proxies[i], &pc, err)) != NW_OK) return rc;
+        unsigned port = nw_kms_proxy_port(proxies[i]);
+        printf("nitrowallet-host: KMS proxy on %s forwarding to %s", listen, pc.remote);
+        printf(port && strncmp(listen, "tcp:", 4) == 0 ? " (port %u)\n" : "\n", port);
+    }
+    return NW_OK;
 }
 
 static int wait_for_signal(void)
@@ -135,6 +201,7 @@ int main(int argc, char **argv)
     struct nw_host *host = NULL;
     struct nw_creds_chain *creds = NULL;
     struct nw_credentials_provider provider;
+    struct nw_kms_proxy *proxies[MAX_PROXIES] = {0};
     int status = 1;
     sigset_t set;
     memset(&o, 0, sizeof(o));
@@ -161,6 +228,9 @@ int main(int argc, char **argv)
                    : nw_storage_sqlite_open(&st, o.db, &err) != NW_OK)
         goto fail;
     if (nw_enclave_pool_open(&pool, &pc, &err) != NW_OK) goto fail;
+    if (start_proxies(&o, proxies, &err) != NW_OK) goto fail;
+    o.host.kms_proxies = proxies;
+    o.host.n_kms_proxies = o.n_proxies;
     o.host.storage = st;
     o.host.auth = auth;
     o.host.pool = pool;
@@ -180,6 +250,7 @@ fail:
     fprintf(stderr, "nitrowallet-host: %s: %s\n", nw_err_name(err.code), err.msg);
 done:
     nw_host_stop(host);
+    for (size_t i = 0; i < o.n_proxies; i++) nw_kms_proxy_stop(proxies[i]);
     nw_enclave_pool_close(pool);
     nw_storage_close(st);
     nw_auth_free(auth);

@@ -15,6 +15,7 @@
 #include "nitrowallet/auth.h"
 #include "nitrowallet/enclave_pool.h"
 #include "nitrowallet/error.h"
+#include "nitrowallet/kms_proxy.h"
 #include "nitrowallet/storage.h"
 
 #define NW_HOST_DEFAULT_LISTEN "127.0.0.1:8443"
@@ -31,6 +32,8 @@ struct nw_host_config {
     struct nw_storage *storage;
     const struct nw_auth *auth;
     struct nw_enclave_pool *pool;
+    struct nw_kms_proxy *const *kms_proxies; /* counted in /metrics (may be none) */
+    size_t n_kms_proxies;
 };
 
 struct nw_host;

@@ -20,6 +20,8 @@
 #ifndef NITROWALLET_TRANSPORT_H
 #define NITROWALLET_TRANSPORT_H
 
+#include <sys/socket.h>
+
 #include "nitrowallet/error.h"
 
 #define NW_TRANSPORT_DEFAULT_TIMEOUT_MS 10000
@@ -37,5 +39,25 @@ NW_MUST_CHECK enum nw_err nw_transport_connect(int *fd, const char *spec, struct
  * the connect and for each later send or receive on the socket. */
 NW_MUST_CHECK enum nw_err nw_transport_connect_timeout(int *fd, const char *spec, int timeout_ms,
                                                        struct nw_error *err);
+
+/*
+ * Listening side, for the host's KMS proxy (kms_proxy.h).  Specs:
+ *
+ *   unix:/path               AF_UNIX; a stale socket file is replaced, any
+ *                            other file at the path is refused
+ *   tcp:IPV4:PORT            TCP on an IPv4 literal (PORT 0: any free port)
+ *   vsock:PORT               AF_VSOCK on VMADDR_CID_ANY (the parent instance
+ *                            side of the enclave's vsock:3:PORT)
+ *
+ * nw_transport_listen_addr only parses (no socket): *family and the address
+ * to bind.  nw_transport_listen binds and listens (close-on-exec, backlog
+ * 128) through the same code for every family.
+ */
+NW_MUST_CHECK enum nw_err nw_transport_listen_addr(struct sockaddr_storage *sa, socklen_t *salen, int *family,
+                                                   const char *spec, struct nw_error *err);
+NW_MUST_CHECK enum nw_err nw_transport_listen(int *fd, const char *spec, struct nw_error *err);
+
+/* The bound port of a TCP or vsock listening socket (0 for unix or on error). */
+unsigned nw_transport_bound_port(int fd);
 
 #endif

@@ -90,11 +90,20 @@ JSON
 # NSM on a unix socket, reaching the running nitrowallet-kms; sets
 # STACK_ENCLAVE_PID.  LOG is appended to.
 stack_enclave_start() {
-  local sock=$1 nsm=$2 log=$3 seen n i
-  shift 3
+  stack_enclave_start_via "tcp:127.0.0.1:$STACK_KMS_PORT" "$@"
+}
+
+# stack_enclave_start_via KMS_CONNECT SOCKET NSM_DIR LOG [ARGS...]: as
+# stack_enclave_start, but the enclave's only route to KMS is KMS_CONNECT
+# (e.g. unix:DIR/kms-proxy.sock, the host's --kms-proxy); TLS is still
+# verified for kms.$AWS_REGION.amazonaws.com against nitrowallet-kms's CA,
+# whose certificate carries that name.
+stack_enclave_start_via() {
+  local connect=$1 sock=$2 nsm=$3 log=$4 seen n i
+  shift 4
   seen=$(grep -c -- "listening on unix:$sock " "$log" 2>/dev/null || true)
   "${STACK_ENCLAVE:-$STACK_BIN/nitrowallet-enclave}" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$sock" \
-    --kms-connect "tcp:127.0.0.1:$STACK_KMS_PORT" --kms-ca "$STACK_KMS_CA" \
+    --kms-connect "$connect" --kms-ca "$STACK_KMS_CA" \
     --kms-region "${AWS_REGION:-us-east-1}" "$@" >>"$log" 2>&1 &
   STACK_ENCLAVE_PID=$!
   # LOG may hold the ready line of an earlier run: wait for one more.
@@ -105,6 +114,14 @@ stack_enclave_start() {
     sleep 0.1
   done
   stack_fail "nitrowallet-enclave did not start: $(tail -n 5 "$log")"
+}
+
+# stack_kms_proxy_args SOCKET: set STACK_KMS_PROXY_ARGS to the host flags
+# of a KMS proxy on unix:SOCKET forwarding to the running nitrowallet-kms
+# (127.0.0.1:$STACK_KMS_PORT, the only allowlist entry), the local stand-in
+# for `--kms-proxy vsock:8000` forwarding to kms.REGION.amazonaws.com:443.
+stack_kms_proxy_args() {
+  STACK_KMS_PROXY_ARGS=(--kms-proxy "unix:$1=127.0.0.1:$STACK_KMS_PORT" --proxy-allow "127.0.0.1:$STACK_KMS_PORT")
 }
 
 # stack_host_start LOG ARGS...: start nitrowallet-host with ARGS; sets

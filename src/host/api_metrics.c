@@ -1,7 +1,8 @@
 /*
  * api_metrics.c - GET /metrics of the host API, Prometheus text exposition
  * format 0.0.4: requests by endpoint and status, a latency histogram by
- * endpoint, and the enclave pool's call counters.
+ * endpoint, the enclave pool's call counters and the KMS proxy's counters
+ * (summed over the host's --kms-proxy listeners).
  *
  * Trust boundary: network-facing, unauthenticated (nothing secret: labels
  * are fixed endpoint names and status codes, never account names or ids).
@@ -104,6 +105,35 @@ static void render_endpoints(struct api_metrics *m, FILE *f)
     }
 }
 
+static void render_kms_proxy(const struct nw_host_config *cfg, FILE *f)
+{
+    struct nw_kms_proxy_stats sum = {0}, one;
+
+    for (size_t i = 0; i < cfg->n_kms_proxies; i++) {
+        nw_kms_proxy_stats(cfg->kms_proxies[i], &one);
+        sum.connections += one.connections;
+        sum.active += one.active;
+        sum.refused += one.refused;
+        sum.idle_closed += one.idle_closed;
+        sum.connect_failures += one.connect_failures;
+        sum.bytes_to_remote += one.bytes_to_remote;
+        sum.bytes_from_remote += one.bytes_from_remote;
+    }
+    out_printf(f, "# TYPE nitrowallet_kms_proxy_connections_total counter\n"
+                  "nitrowallet_kms_proxy_connections_total %llu\n", sum.connections);
+    out_printf(f, "# TYPE nitrowallet_kms_proxy_active gauge\nnitrowallet_kms_proxy_active %llu\n", sum.active);
+    out_printf(f, "# TYPE nitrowallet_kms_proxy_refused_total counter\nnitrowallet_kms_proxy_refused_total %llu\n",
+               sum.refused);
+    out_printf(f, "# TYPE nitrowallet_kms_proxy_idle_closed_total counter\n"
+                  "nitrowallet_kms_proxy_idle_closed_total %llu\n", sum.idle_closed);
+    out_printf(f, "# TYPE nitrowallet_kms_proxy_connect_failures_total counter\n"
+                  "nitrowallet_kms_proxy_connect_failures_total %llu\n", sum.connect_failures);
+    out_printf(f, "# TYPE nitrowallet_kms_proxy_bytes_total counter\n"
+                  "nitrowallet_kms_proxy_bytes_total{direction=\"to_kms\"} %llu\n"
+                  "nitrowallet_kms_proxy_bytes_total{direction=\"from_kms\"} %llu\n",
+               sum.bytes_to_remote, sum.bytes_from_remote);
+}
+
 void api_metrics_render(struct api_req *rq, struct api_resp *rs)
 {
     char *text = NULL;
@@ -130,6 +160,7 @@ void api_metrics_render(struct api_req *rq, struct api_resp *rs)
                st.probe_failures);
     out_printf(f, "# TYPE nitrowallet_enclave_endpoints gauge\nnitrowallet_enclave_endpoints %zu\n", st.endpoints);
     out_printf(f, "# TYPE nitrowallet_enclave_endpoints_up gauge\nnitrowallet_enclave_endpoints_up %zu\n", st.endpoints_up);
+    render_kms_proxy(&rq->host->cfg, f);
     if (fclose(f) != 0 || text == NULL) {
         free(text);
         api_error(rq, rs, 500, "NOMEM", "out of memory");

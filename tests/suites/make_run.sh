@@ -79,6 +79,12 @@ openssl verify -CAfile "$tmp/home/ca.pem" "$tmp/home/host-cert.pem" >/dev/null |
 "$CLI" demo >"$tmp/demo.log" 2>&1 || fail "nitrowallet demo: $(cat "$tmp/demo.log")"
 grep -q 'demo: all 9 steps passed' "$tmp/demo.log" || fail "demo output: $(cat "$tmp/demo.log")"
 pass "nitrowallet demo: $(tail -n1 "$tmp/demo.log")"
+curl -sS --cacert "$tmp/home/ca.pem" "$url/metrics" >"$tmp/metrics" || fail "metrics"
+grep -E '^nitrowallet_kms_proxy_connections_total [1-9]' "$tmp/metrics" >/dev/null ||
+  fail "the enclave did not reach KMS through the host's proxy: $(grep kms_proxy "$tmp/metrics")"
+pgrep -af nitrowallet-enclave | grep -- "--kms-connect unix:$tmp/home/kms-proxy.sock" >/dev/null ||
+  fail "the enclave has another route to KMS: $(pgrep -af nitrowallet-enclave)"
+pass "the enclave's only route to KMS is the host's proxy ($(grep '^nitrowallet_kms_proxy_connections_total' "$tmp/metrics"))"
 
 # The CLI, each answer checked independently.
 "$CLI" account create --name cli-1 >"$tmp/acct.json" || fail "account create"
