@@ -20,22 +20,7 @@ ENCLAVE=$B/bin/nitrowallet-enclave
 ORACLE=tests/oracle
 HARDHAT=$ORACLE/node_modules/.bin/hardhat
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  stack_stop "${pids[@]}"
-  if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in hardhat kms enclave host; do echo "--- $f log"; tail -n 30 "$tmp/$f.log" 2>/dev/null; done
-  exit 1
-}
-pass() { echo "ok: $*"; }
-STACK_BIN=$B/bin
-stack_fail() { fail "$@"; }
-. scripts/lib/stack.sh
+. tests/suites/lib/suite.sh
 
 [ -d $ORACLE/node_modules/ethers ] && [ -x "$HARDHAT" ] || fail "ethers or hardhat missing: run scripts/bootstrap.sh"
 seed=${NW_DEVNODE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
@@ -62,10 +47,7 @@ chain=$(curl -sS --max-time 20 -H 'Content-Type: application/json' \
 pass "hardhat node $(cd $ORACLE && node -p 'require("hardhat/package.json").version') at $RPC, chain id 31337"
 
 # --- the stack -------------------------------------------------------------------
-export AWS_ACCESS_KEY_ID=AKIDNITROWALLETHOST
-export AWS_SECRET_ACCESS_KEY=host-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+suite_aws_env HOST
 export NITROWALLET_HOME=$tmp/home
 mkdir -p "$NITROWALLET_HOME"
 stack_nsm_init "$tmp/nsm"

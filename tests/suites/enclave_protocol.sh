@@ -11,28 +11,10 @@ B=${1:-build}
 ENCLAVE=$B/bin/nitrowallet-enclave
 CLIENT=$B/tests/enclave_client
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  stack_stop "${pids[@]}"
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in kms enclave busy rebuilt nocache; do echo "--- $f log"; cat "$tmp/$f.log" 2>/dev/null; done
-  exit 1
-}
-pass() { echo "ok: $*"; }
-STACK_BIN=$B/bin
-stack_fail() { fail "$@"; }
-. scripts/lib/stack.sh
+. tests/suites/lib/suite.sh
 
 [ -d tests/oracle/node_modules/ethers ] || fail "ethers missing: run scripts/bootstrap.sh"
-export AWS_ACCESS_KEY_ID=AKIDNITROWALLETENCL
-export AWS_SECRET_ACCESS_KEY=encl-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+suite_aws_env ENCL
 export NITROWALLET_HOME=$tmp/home
 nsm=$tmp/nsm
 stack_nsm_init "$nsm"

@@ -24,33 +24,11 @@ B=${1:-build}
 ENCLAVE=$B/bin/nitrowallet-enclave
 ORACLE=tests/oracle/verify_signed.mjs
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  stack_stop "${pids[@]}"
-  if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in kms kms2 enclave rebuilt host host2 host3; do echo "--- $f log"; tail -n 30 "$tmp/$f.log" 2>/dev/null; done
-  exit 1
-}
-pass() { echo "ok: $*"; }
-STACK_BIN=$B/bin
-stack_fail() { fail "$@"; }
-. scripts/lib/stack.sh
-py() { /usr/bin/python3 "$@"; }
-jget() { # FILE EXPR: print a field of a JSON file (python expression on j)
-  py -c 'import json,sys; j=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
-}
+. tests/suites/lib/suite.sh
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 [ -d tests/oracle/node_modules/ethers ] || fail "ethers missing: run scripts/bootstrap.sh"
-export AWS_ACCESS_KEY_ID=AKIDNITROWALLETFAULT
-export AWS_SECRET_ACCESS_KEY=fault-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+suite_aws_env FAULT
 export NITROWALLET_HOME=$tmp/home
 mkdir -p "$NITROWALLET_HOME"
 nsm=$tmp/nsm

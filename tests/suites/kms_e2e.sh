@@ -10,32 +10,15 @@ cd "$(dirname "$0")/../.."
 B=${1:-build}
 E2E=$B/tests/kms_e2e
 
-tmp=$(mktemp -d)
-kms_pid=
-cleanup() {
-  if [ -n "$kms_pid" ]; then
-    kill "$kms_pid" 2>/dev/null || true
-    wait "$kms_pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- nitrowallet-kms log"; cat "$tmp/kms.log" 2>/dev/null; exit 1; }
-pass() { echo "ok: $*"; }
-STACK_BIN=$B/bin
-stack_fail() { fail "$@"; }
-. scripts/lib/stack.sh
+. tests/suites/lib/suite.sh
 
 export NITROWALLET_HOME=$tmp/home
-export AWS_ACCESS_KEY_ID=AKIDNITROWALLETTEST
-export AWS_SECRET_ACCESS_KEY=e2e-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+suite_aws_env TEST
 nsm=$tmp/nsm
 
 "$E2E" init "$nsm" || fail "emulated NSM init"
 stack_kms_start "$tmp/kms" "$nsm" "$tmp/kms.log"
-kms_pid=$STACK_KMS_PID
+pids+=("$STACK_KMS_PID")
 url=$STACK_KMS_URL
 port=$STACK_KMS_PORT
 export NW_KMS_CONNECT=tcp:127.0.0.1:$port NW_KMS_CA=$tmp/kms/ca.pem

@@ -27,35 +27,12 @@ HOST=$B/bin/nitrowallet-host
 ORACLE=tests/oracle/verify_signed.mjs
 PEER=tests/suites/lib/proxy_peer.py
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  touch "$tmp/stop-hold" 2>/dev/null || true
-  stack_stop "${pids[@]}"
-  if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in kms enclave host refused1 refused2 refused3 host-noproxy host-tap host-echo host-bound; do
-    echo "--- $f log"
-    tail -n 20 "$tmp/$f.log" 2>/dev/null || true
-  done
-  exit 1
-}
-pass() { echo "ok: $*"; }
-STACK_BIN=$B/bin
-stack_fail() { fail "$@"; }
-. scripts/lib/stack.sh
-py() { /usr/bin/python3 "$@"; }
-jget() { py -c 'import json,sys; j=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"; }
+. tests/suites/lib/suite.sh
+suite_on_exit() { touch "$tmp/stop-hold" 2>/dev/null || true; }
 wait_file() { local i; for ((i = 0; i < 300; i++)); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 [ -d tests/oracle/node_modules/ethers ] || fail "ethers missing: run scripts/bootstrap.sh"
-export AWS_ACCESS_KEY_ID=AKIDNITROWALLETPROXY
-export AWS_SECRET_ACCESS_KEY=proxy-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+suite_aws_env PROXY
 export NITROWALLET_HOME=$tmp/home
 mkdir -p "$NITROWALLET_HOME"
 nsm=$tmp/nsm
