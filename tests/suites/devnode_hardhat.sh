@@ -59,16 +59,7 @@ stack_enclave_start "$tmp/e.sock" "$tmp/nsm" "$tmp/enclave.log" --workers 2
 pids+=("$STACK_ENCLAVE_PID")
 
 # Tokens as host_api.sh makes them: an admin and a signer for all accounts.
-/usr/bin/python3 - "$tmp" <<'PY'
-import base64, hashlib, json, os, sys
-d = sys.argv[1]
-cfg = []
-for tid, role in (("ops", "admin"), ("pay", "signer")):
-    tok = "nwt_" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-    open(os.path.join(d, tid + ".token"), "w").write(tok)
-    cfg.append({"id": tid, "role": role, "sha256": hashlib.sha256(tok.encode()).hexdigest()})
-json.dump(cfg, open(os.path.join(d, "tokens.json"), "w"))
-PY
+stack_tokens "$tmp" ops:admin pay:signer
 stack_host_start "$tmp/host.log" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$tmp/host.db" \
   --tokens "$tmp/tokens.json" --kms-key-id "$key" --insecure-http
 pids+=("$STACK_HOST_PID")

@@ -41,18 +41,7 @@ start_enclave() {
 start_enclave
 
 # Tokens: admin, signer (all accounts), signer limited to "other-acct".
-py - "$tmp" <<'PY'
-import base64, hashlib, json, os, sys
-d = sys.argv[1]
-cfg = []
-for tid, role, accts in (("ops", "admin", None), ("pay", "signer", None), ("narrow", "signer", ["other-acct"])):
-    tok = "nwt_" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-    open(os.path.join(d, tid + ".token"), "w").write(tok)
-    e = {"id": tid, "role": role, "sha256": hashlib.sha256(tok.encode()).hexdigest()}
-    if accts: e["accounts"] = accts
-    cfg.append(e)
-json.dump(cfg, open(os.path.join(d, "tokens.json"), "w"))
-PY
+stack_tokens "$tmp" ops:admin pay:signer narrow:signer:other-acct
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 NARROW=$(cat "$tmp/narrow.token")
@@ -84,32 +73,7 @@ start_host() { # LOG ARGS...
 start_host host --insecure-http
 pass "ready line: $(grep listening "$tmp/host.log")"
 
-CURL_EXTRA=()
-req() { # METHOD PATH TOKEN [BODY [HEADER...]] -> status; body in $tmp/r.json, headers in $tmp/r.hdr
-  local m=$1 p=$2 t=$3 body=${4-} args=()
-  shift 3
-  [ $# -gt 0 ] && shift
-  [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
-  if [ -n "$body" ]; then
-    printf '%s' "$body" >"$tmp/body"
-    args+=(-H 'Content-Type: application/json' --data-binary "@$tmp/body")
-  fi
-  for h in "$@"; do args+=(-H "$h"); done
-  curl -sS --max-time 20 "${CURL_EXTRA[@]}" -X "$m" -o "$tmp/r.json" -D "$tmp/r.hdr" -w '%{http_code}' \
-    "${args[@]}" "$H$p"
-}
-expect() { # STATUS CODE WHAT -- checks $tmp/r.json
-  local got
-  got=$(cat "$tmp/status")
-  [ "$got" = "$1" ] || fail "$3: status $got, want $1: $(cat "$tmp/r.json")"
-  if [ -n "$2" ]; then
-    [ "$(jget "$tmp/r.json" 'j["error"]["code"]')" = "$2" ] || fail "$3: $(cat "$tmp/r.json")"
-    rid=$(jget "$tmp/r.json" 'j["error"]["request_id"]')
-    grep -qi "^x-request-id: $rid" "$tmp/r.hdr" || fail "$3: X-Request-Id does not match the body's request_id"
-  fi
-  pass "$3 -> $1 $(head -c 160 "$tmp/r.json")"
-}
-call() { req "$@" >"$tmp/status" || echo 000 >"$tmp/status"; }
+. tests/suites/lib/api.sh
 rows() { # "(accounts, signed values, idempotency records)"
   if [ "$STORAGE" = dynamodb ]; then py tests/suites/lib/ddb_items.py count "$DDB_URL" "$PREFIX"; return; fi
   py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$DB"

@@ -52,16 +52,7 @@ start_enclave() {
 }
 start_enclave
 
-py - "$tmp" <<'PY'
-import base64, hashlib, json, os, sys
-d = sys.argv[1]
-cfg = []
-for tid, role in (("ops", "admin"), ("pay", "signer")):
-    tok = "nwt_" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-    open(os.path.join(d, tid + ".token"), "w").write(tok)
-    cfg.append({"id": tid, "role": role, "sha256": hashlib.sha256(tok.encode()).hexdigest()})
-json.dump(cfg, open(os.path.join(d, "tokens.json"), "w"))
-PY
+stack_tokens "$tmp" ops:admin pay:signer
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 DB=$tmp/host.db
@@ -79,34 +70,7 @@ stop_host() {
 }
 start_host host "$tmp/e.sock"
 
-req() { # METHOD PATH TOKEN [BODY [HEADER...]] -> status; body in $tmp/r.json, headers in $tmp/r.hdr
-  local m=$1 p=$2 t=$3 body=${4-} args=()
-  shift 3
-  [ $# -gt 0 ] && shift
-  [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
-  if [ -n "$body" ]; then
-    printf '%s' "$body" >"$tmp/body"
-    args+=(-H 'Content-Type: application/json' --data-binary "@$tmp/body")
-  fi
-  for h in "$@"; do args+=(-H "$h"); done
-  curl -sS --max-time 30 -X "$m" -o "$tmp/r.json" -D "$tmp/r.hdr" -w '%{http_code}' "${args[@]}" "$H$p"
-}
-call() { req "$@" >"$tmp/status" || echo 000 >"$tmp/status"; }
-expect() { # STATUS CODE WHAT -- checks $tmp/r.json
-  local got
-  got=$(cat "$tmp/status")
-  [ "$got" = "$1" ] || fail "$3: status $got, want $1: $(cat "$tmp/r.json")"
-  if [ -n "$2" ]; then
-    [ "$(jget "$tmp/r.json" 'j["error"]["code"]')" = "$2" ] || fail "$3: $(cat "$tmp/r.json")"
-    rid=$(jget "$tmp/r.json" 'j["error"]["request_id"]')
-    grep -qi "^x-request-id: $rid" "$tmp/r.hdr" || fail "$3: X-Request-Id does not match the body's request_id"
-  fi
-  pass "$3 -> $1 $(head -c 200 "$tmp/r.json")"
-}
-# expect_msg TEXT WHAT: the error message of $tmp/r.json contains TEXT.
-expect_msg() {
-  jget "$tmp/r.json" 'j["error"]["message"]' | grep -F -- "$1" >/dev/null || fail "$2: message lacks '$1': $(cat "$tmp/r.json")"
-}
+. tests/suites/lib/api.sh
 rows() { # "accounts signatures idempotency"
   py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(*c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$DB"
 }

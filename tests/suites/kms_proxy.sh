@@ -44,16 +44,7 @@ key=$(stack_kms_create_key kms-proxy)
 stack_kms_pin "$key" "$ENCLAVE"
 pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
 
-py - "$tmp" <<'PY'
-import base64, hashlib, json, os, sys
-d = sys.argv[1]
-cfg = []
-for tid, role in (("ops", "admin"), ("pay", "signer")):
-    tok = "nwt_" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-    open(os.path.join(d, tid + ".token"), "w").write(tok)
-    cfg.append({"id": tid, "role": role, "sha256": hashlib.sha256(tok.encode()).hexdigest()})
-json.dump(cfg, open(os.path.join(d, "tokens.json"), "w"))
-PY
+stack_tokens "$tmp" ops:admin pay:signer
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 HOST_ARGS=(--listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$tmp/host.db" --tokens "$tmp/tokens.json"
