@@ -15,6 +15,8 @@
  */
 #include "nitrowallet/transport.h"
 
+#include "transport_internal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -32,8 +34,7 @@
 
 #define HOST_MAX 253
 
-/* Parse 1..max decimal digits (no sign, no leading zeros except "0"). */
-static int parse_u32(const char *s, size_t len, unsigned long max, unsigned long *out)
+int nw_transport_parse_num(const char *s, size_t len, unsigned long max, unsigned long *out)
 {
     unsigned long v = 0;
     size_t i;
@@ -135,8 +136,8 @@ static enum nw_err connect_vsock(int *fd, const char *rest, int timeout_ms, stru
     unsigned long cid, port;
     int e;
 
-    if (colon == NULL || !parse_u32(rest, (size_t)(colon - rest), 0xFFFFFFFFul, &cid) ||
-        !parse_u32(colon + 1, strlen(colon + 1), 0xFFFFFFFFul, &port))
+    if (colon == NULL || !nw_transport_parse_num(rest, (size_t)(colon - rest), 0xFFFFFFFFul, &cid) ||
+        !nw_transport_parse_num(colon + 1, strlen(colon + 1), 0xFFFFFFFFul, &port))
         return nw_fail(err, NW_ERR_BAD_REQUEST, "transport: expected vsock:CID:PORT (decimal)");
     memset(&svm, 0, sizeof svm);
     svm.svm_family = AF_VSOCK;
@@ -172,7 +173,7 @@ static enum nw_err split_host_port(char host[HOST_MAX + 1], char port[6], int *b
     }
     if (hlen == 0 || hlen > HOST_MAX)
         return nw_fail(err, NW_ERR_BAD_REQUEST, "transport: host must be 1..%d bytes", HOST_MAX);
-    if (!parse_u32(colon + 1, strlen(colon + 1), 65535, &p) || p == 0)
+    if (!nw_transport_parse_num(colon + 1, strlen(colon + 1), 65535, &p) || p == 0)
         return nw_fail(err, NW_ERR_BAD_REQUEST, "transport: port must be 1..65535");
     memcpy(host, h, hlen);
     host[hlen] = '\0';

@@ -10,6 +10,8 @@
  */
 #include "nitrowallet/transport.h"
 
+#include "transport_internal.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,25 +23,6 @@
 #include <linux/vm_sockets.h>
 
 #define LISTEN_BACKLOG 128
-
-/* 1..10 decimal digits, no sign, no leading zero (except "0"), <= max. */
-static int parse_num(const char *s, unsigned long max, unsigned long *out)
-{
-    size_t len = strlen(s), i;
-    unsigned long v = 0;
-
-    if (len == 0 || len > 10 || (len > 1 && s[0] == '0'))
-        return 0;
-    for (i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    if (v > max)
-        return 0;
-    *out = v;
-    return 1;
-}
 
 static enum nw_err addr_unix(struct sockaddr_storage *ss, socklen_t *salen, const char *path, struct nw_error *err)
 {
@@ -69,7 +52,7 @@ static enum nw_err addr_tcp(struct sockaddr_storage *ss, socklen_t *salen, const
     ip[n] = '\0';
     if (inet_pton(AF_INET, ip, &sin->sin_addr) != 1)
         return nw_fail(err, NW_ERR_BAD_REQUEST, "listen: tcp host must be an IPv4 literal");
-    if (!parse_num(colon + 1, 65535, &port))
+    if (!nw_transport_parse_num(colon + 1, strlen(colon + 1), 65535, &port))
         return nw_fail(err, NW_ERR_BAD_REQUEST, "listen: tcp port must be 0..65535");
     sin->sin_family = AF_INET;
     sin->sin_port = htons((uint16_t)port);
@@ -83,7 +66,7 @@ static enum nw_err addr_vsock(struct sockaddr_storage *ss, socklen_t *salen, con
     unsigned long port;
 
     /* VMADDR_PORT_ANY (2^32 - 1) would pick a random port nobody knows. */
-    if (!parse_num(rest, 0xFFFFFFFEul, &port) || port == 0)
+    if (!nw_transport_parse_num(rest, strlen(rest), 0xFFFFFFFEul, &port) || port == 0)
         return nw_fail(err, NW_ERR_BAD_REQUEST, "listen: expected vsock:PORT (1..4294967294)");
     svm->svm_family = AF_VSOCK;
     svm->svm_cid = VMADDR_CID_ANY;
