@@ -45,8 +45,11 @@ stack_nsm_init() {
 # STACK_KMS_PORT, STACK_KMS_CA (its CA certificate) and exports
 # AWS_CA_BUNDLE so awscli trusts it.
 stack_kms_start() {
+  # Truncate here, not in the child's redirection: the wait below must never
+  # read a ready line left in LOG by an earlier run (make run reuses its logs).
+  : >"$3"
   "$STACK_BIN/nitrowallet-kms" --state "$1" --listen "${4:-127.0.0.1:0}" --region "${AWS_REGION:-us-east-1}" \
-    --attestation-root "$2/nsm-dev-root.pem" >"$3" 2>&1 &
+    --attestation-root "$2/nsm-dev-root.pem" >>"$3" 2>&1 &
   STACK_KMS_PID=$!
   stack_wait_for "$3" 'listening on https://' || stack_fail "nitrowallet-kms did not start: $(tail -n 5 "$3")"
   STACK_KMS_URL=$(grep -o 'https://127.0.0.1:[0-9]*' "$3" | sed -n 1p)
@@ -144,7 +147,8 @@ stack_tokens() {
 stack_host_start() {
   local log=$1
   shift
-  "$STACK_BIN/nitrowallet-host" "$@" >"$log" 2>&1 &
+  : >"$log" # here, not in the child: never read an earlier run's ready line
+  "$STACK_BIN/nitrowallet-host" "$@" >>"$log" 2>&1 &
   STACK_HOST_PID=$!
   stack_wait_for "$log" 'nitrowallet-host: listening on' || stack_fail "nitrowallet-host did not start: $(tail -n 5 "$log")"
   STACK_HOST_URL=$(sed -n 's|^nitrowallet-host: listening on \(https\{0,1\}://127.0.0.1:[0-9]*\).*|\1|p' "$log" | sed -n 1p)
