@@ -197,5 +197,23 @@ for name in order:
     print(f"{name:<10} {r['ops_per_s']:>10.1f} {r['ratio_to_raw']*100:>6.1f}% {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} "
           f"{r['p999_ms']:>9.3f}  {rss}")
 print(f"api p99 at half of its throughput ({half['ops_per_s']:.0f}/s): {half['p99_ms']:.3f} ms")
+api, enc = rows["api"], rows["enclave"]
+targets = [
+    ("api >= 25% of raw on all cores", api["ops_per_s"] / rawn * 100, ">=", 25, "%"),
+    ("enclave >= 50% of raw on all cores", enc["ops_per_s"] / rawn * 100, ">=", 50, "%"),
+    ("api p99 at half its throughput <= 5 ms", half["p99_ms"], "<=", 5, " ms"),
+    ("api_cold >= 250 signatures/s", rows["api_cold"]["ops_per_s"], ">=", 250, "/s"),
+    ("generate >= 250 accounts/s (SQLite)", rows["generate"]["ops_per_s"], ">=", 250, "/s"),
+    ("api >= peer (ethers in one Node process)", api["ops_per_s"] / rows["peer"]["ops_per_s"], ">=", 1, "x"),
+    ("host peak RSS under api load <= 64 MiB", api.get("rss_mib", {}).get("host", 0), "<=", 64, " MiB"),
+    ("enclave peak RSS under api load <= 32 MiB", api.get("rss_mib", {}).get("enclave", 0), "<=", 32, " MiB"),
+]
+doc["targets"] = []
+print("targets:")
+for what, got, op, want, unit in targets:
+    ok = got >= want if op == ">=" else got <= want
+    doc["targets"].append({"target": what, "measured": round(got, 3), "met": ok})
+    print(f"  {'met ' if ok else 'MISSED'}  {what}: {got:.2f}{unit}")
+json.dump(doc, open(sys.argv[2], "w"), indent=1)
 print(f"(vs raw: raw_1core against 1 core, the rest against raw_all on {cores} cores; JSON: {sys.argv[2]})")
 PY
