@@ -256,8 +256,8 @@ static enum nw_err init_locks(struct sqlite_storage *s, struct nw_error *err)
  * that no code path can write through it outside group commit. */
 static enum nw_err open_reader(struct sqlite_storage *s, const char *path, struct nw_error *err)
 {
-    int src = sqlite3_open_v2(path, &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
-                              NULL);
+    int src =
+        sqlite3_open_v2(path, &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
 
     if (src != SQLITE_OK)
         return nw_sqlite_fail(err, s->rdb, src, "open");
