@@ -10,7 +10,10 @@
  * version lives in PRAGMA user_version and is raised one migration step at
  * a time inside a write transaction; a newer version than this build knows
  * is refused.  Every SQL text here is a constant: input only ever reaches
- * SQLite through bound parameters.  Table layouts: docs/storage.md.
+ * SQLite through bound parameters.  Two connections per handle: a writer
+ * used only by group commit (storage_sqlite_batch.c) and a query_only
+ * reader, so that reads do not queue behind a commit's fsync.  Table
+ * layouts: docs/storage.md.
  */
 #include "storage_sqlite_internal.h"
 
@@ -222,9 +225,45 @@ void nw_sqlite_close(struct nw_storage *base)
 {
     struct sqlite_storage *s = (struct sqlite_storage *)base;
 
+    /* Callers still inside a write each commit their own batch: wait for
+     * them rather than closing the connection under them. */
+    nw_sqlite_drain(s);
+    sqlite3_close_v2(s->rdb);
     sqlite3_close_v2(s->db);
-    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->group_cond);
+    pthread_mutex_destroy(&s->group_lock);
+    pthread_mutex_destroy(&s->read_lock);
     free(s);
+}
+
+static enum nw_err init_locks(struct sqlite_storage *s, struct nw_error *err)
+{
+    if (pthread_mutex_init(&s->read_lock, NULL) != 0)
+        return nw_fail(err, NW_ERR_INTERNAL, "storage: cannot create a mutex");
+    if (pthread_mutex_init(&s->group_lock, NULL) != 0) {
+        pthread_mutex_destroy(&s->read_lock);
+        return nw_fail(err, NW_ERR_INTERNAL, "storage: cannot create a mutex");
+    }
+    if (pthread_cond_init(&s->group_cond, NULL) != 0) {
+        pthread_mutex_destroy(&s->group_lock);
+        pthread_mutex_destroy(&s->read_lock);
+        return nw_fail(err, NW_ERR_INTERNAL, "storage: cannot create a condition variable");
+    }
+    return NW_OK;
+}
+
+/* The reader: opened after the writer migrated the schema; query_only so
+ * that no code path can write through it outside group commit. */
+static enum nw_err open_reader(struct sqlite_storage *s, const char *path, struct nw_error *err)
+{
+    int src =
+        sqlite3_open_v2(path, &s->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+
+    if (src != SQLITE_OK)
+        return nw_sqlite_fail(err, s->rdb, src, "open");
+    sqlite3_extended_result_codes(s->rdb, 1);
+    sqlite3_busy_timeout(s->rdb, BUSY_TIMEOUT_MS);
+    return exec(s->rdb, "PRAGMA query_only=1", "query_only", err);
 }
 
 enum nw_err nw_storage_sqlite_open(struct nw_storage **out, const char *path, struct nw_error *err)
@@ -240,9 +279,9 @@ enum nw_err nw_storage_sqlite_open(struct nw_storage **out, const char *path, st
     s = calloc(1, sizeof *s);
     if (s == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "storage: out of memory");
-    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+    if ((rc = init_locks(s, err)) != NW_OK) {
         free(s);
-        return nw_fail(err, NW_ERR_INTERNAL, "storage: cannot create a mutex");
+        return rc;
     }
     s->base.ops = &nw_sqlite_ops;
     src = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
@@ -251,6 +290,7 @@ enum nw_err nw_storage_sqlite_open(struct nw_storage **out, const char *path, st
         goto out;
     }
     NW_GUARD(configure(s->db, err));
+    NW_GUARD(open_reader(s, path, err));
     *out = &s->base;
     s = NULL;
 out:

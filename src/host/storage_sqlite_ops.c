@@ -4,8 +4,9 @@
  * idempotency records.
  *
  * Host-side (ciphertext and public data only).  Records arrive validated
- * (storage_check.c).  Each operation holds the handle's mutex for its whole
- * duration and each write runs in one BEGIN IMMEDIATE ... COMMIT, which with
+ * (storage_check.c).  Reads run on the handle's reader connection under its
+ * mutex.  Writes are queued for group commit (storage_sqlite_batch.c): each
+ * returns once the transaction holding it has committed, which with
  * synchronous=FULL is durable when COMMIT returns.  Conditional writes use
  * INSERT ... ON CONFLICT DO NOTHING and report `exists` from the change
  * count.  Cursors are opaque to callers: "n" + hex of the last account name,
@@ -29,35 +30,15 @@ static struct sqlite_storage *handle(struct nw_storage *st)
     return (struct sqlite_storage *)st;
 }
 
-/* Bind the NULL-terminated list of strings to parameters 1.. */
-static enum nw_err bind_all(sqlite3 *db, sqlite3_stmt *stmt, const char *const *v, struct nw_error *err)
+/* Queue one write for group commit and hand back its own result. */
+static enum nw_err queue_write(struct sqlite_storage *s, struct sqlite_write *w, int *exists, struct nw_error *err)
 {
-    enum nw_err rc = NW_OK;
+    enum nw_err rc = nw_sqlite_write(s, w);
 
-    for (int i = 0; v[i] != NULL && rc == NW_OK; i++)
-        rc = nw_sqlite_bind(db, stmt, i + 1, v[i], err);
-    return rc;
-}
-
-/* Run one INSERT ... ON CONFLICT DO NOTHING in a write transaction. */
-static enum nw_err insert(struct sqlite_storage *s, sqlite3_stmt *stmt, int *exists, struct nw_error *err)
-{
-    enum nw_err rc;
-    int src;
-
-    if ((rc = nw_sqlite_begin(s->db, err)) != NW_OK)
-        return rc;
-    src = sqlite3_step(stmt);
-    if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
-        rc = nw_fail(err, NW_ERR_BAD_REQUEST, "storage: the account does not exist");
-    else if (src != SQLITE_DONE)
-        rc = nw_sqlite_fail(err, s->db, src, "insert");
-    else if (exists != NULL)
-        *exists = sqlite3_changes(s->db) == 0;
-    if (rc == NW_OK)
-        rc = nw_sqlite_commit(s->db, err);
-    if (rc != NW_OK)
-        nw_sqlite_rollback(s->db);
+    if (rc != NW_OK && err != NULL)
+        *err = w->err;
+    if (rc == NW_OK && exists != NULL)
+        *exists = w->exists;
     return rc;
 }
 
@@ -68,20 +49,9 @@ static enum nw_err create_account(struct nw_storage *st, const struct nw_account
     const char *const v[] = {
         r->kms_key_id,    r->name,       r->address, r->encrypted_private_key, r->encrypted_data_key, r->policy,
         r->policy_digest, r->created_at, NULL};
-    sqlite3_stmt *stmt = NULL;
-    enum nw_err rc;
+    struct sqlite_write w = {.kind = SQLITE_WRITE_ACCOUNT, .values = v};
 
-    pthread_mutex_lock(&s->lock);
-    NW_GUARD(nw_sqlite_prepare(s->db,
-                               "INSERT INTO AccountTable (" ACCOUNT_COLUMNS ") VALUES (?,?,?,?,?,?,?,?)"
-                               " ON CONFLICT(Name) DO NOTHING",
-                               &stmt, err));
-    NW_GUARD(bind_all(s->db, stmt, v, err));
-    rc = insert(s, stmt, exists, err);
-out:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return queue_write(s, &w, exists, err);
 }
 
 static enum nw_err read_account(sqlite3_stmt *stmt, struct nw_account_record *r, struct nw_error *err)
@@ -105,19 +75,19 @@ static enum nw_err get_account(struct nw_storage *st, const char *name, struct n
     enum nw_err rc;
     int src;
 
-    pthread_mutex_lock(&s->lock);
-    NW_GUARD(nw_sqlite_prepare(s->db, "SELECT " ACCOUNT_COLUMNS " FROM AccountTable WHERE Name = ?", &stmt, err));
-    NW_GUARD(nw_sqlite_bind(s->db, stmt, 1, name, err));
+    pthread_mutex_lock(&s->read_lock);
+    NW_GUARD(nw_sqlite_prepare(s->rdb, "SELECT " ACCOUNT_COLUMNS " FROM AccountTable WHERE Name = ?", &stmt, err));
+    NW_GUARD(nw_sqlite_bind(s->rdb, stmt, 1, name, err));
     src = sqlite3_step(stmt);
     if (src == SQLITE_ROW) {
         NW_GUARD(read_account(stmt, out, err));
         *found = 1;
     } else if (src != SQLITE_DONE) {
-        rc = nw_sqlite_fail(err, s->db, src, "select");
+        rc = nw_sqlite_fail(err, s->rdb, src, "select");
     }
 out:
     sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->read_lock);
     return rc;
 }
 
@@ -168,10 +138,10 @@ static enum nw_err list_accounts(struct nw_storage *st, size_t limit, const char
     out->items = calloc(limit, sizeof *out->items);
     if (out->items == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "storage: out of memory");
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->read_lock);
     NW_GUARD(nw_sqlite_prepare(
-        s->db, "SELECT " ACCOUNT_COLUMNS " FROM AccountTable WHERE Name > ? ORDER BY Name LIMIT ?", &stmt, err));
-    NW_GUARD(nw_sqlite_bind(s->db, stmt, 1, after, err));
+        s->rdb, "SELECT " ACCOUNT_COLUMNS " FROM AccountTable WHERE Name > ? ORDER BY Name LIMIT ?", &stmt, err));
+    NW_GUARD(nw_sqlite_bind(s->rdb, stmt, 1, after, err));
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit + 1);
     while ((src = sqlite3_step(stmt)) == SQLITE_ROW && out->count < limit) {
         NW_GUARD(read_account(stmt, &out->items[out->count], err));
@@ -180,10 +150,10 @@ static enum nw_err list_accounts(struct nw_storage *st, size_t limit, const char
     if (src == SQLITE_ROW)
         account_cursor_encode(out->next_cursor, out->items[out->count - 1].name);
     else if (src != SQLITE_DONE)
-        rc = nw_sqlite_fail(err, s->db, src, "select");
+        rc = nw_sqlite_fail(err, s->rdb, src, "select");
 out:
     sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->read_lock);
     if (rc != NW_OK)
         nw_account_page_free(out);
     return rc;
@@ -195,20 +165,9 @@ static enum nw_err record_signed_value(struct nw_storage *st, const struct nw_si
     struct sqlite_storage *s = handle(st);
     const char *const v[] = {r->name,    r->kind,       r->transaction, r->signed_value,
                              r->tx_hash, r->created_at, r->request_id,  NULL};
-    sqlite3_stmt *stmt = NULL;
-    enum nw_err rc;
+    struct sqlite_write w = {.kind = SQLITE_WRITE_SIGNED, .values = v};
 
-    pthread_mutex_lock(&s->lock);
-    NW_GUARD(nw_sqlite_prepare(s->db,
-                               "INSERT INTO SignedValueTable (Name, Kind, \"Transaction\", SignedValue, TxHash,"
-                               " CreatedAt, RequestId) VALUES (?,?,?,?,?,?,?)",
-                               &stmt, err));
-    NW_GUARD(bind_all(s->db, stmt, v, err));
-    rc = insert(s, stmt, NULL, err);
-out:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return queue_write(s, &w, NULL, err);
 }
 
 /* "q" + decimal Seq (1..2^63-1, no leading zero) of the last row shown. */
@@ -258,12 +217,12 @@ static enum nw_err list_signed_values(struct nw_storage *st, const char *name, s
     out->items = calloc(limit, sizeof *out->items);
     if (out->items == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "storage: out of memory");
-    pthread_mutex_lock(&s->lock);
-    NW_GUARD(nw_sqlite_prepare(s->db,
+    pthread_mutex_lock(&s->read_lock);
+    NW_GUARD(nw_sqlite_prepare(s->rdb,
                                "SELECT " SIGNED_COLUMNS " FROM SignedValueTable WHERE Name = ? AND Seq < ?"
                                " ORDER BY Seq DESC LIMIT ?",
                                &stmt, err));
-    NW_GUARD(nw_sqlite_bind(s->db, stmt, 1, name, err));
+    NW_GUARD(nw_sqlite_bind(s->rdb, stmt, 1, name, err));
     sqlite3_bind_int64(stmt, 2, before);
     sqlite3_bind_int64(stmt, 3, (sqlite3_int64)limit + 1);
     while ((src = sqlite3_step(stmt)) == SQLITE_ROW && out->count < limit) {
@@ -273,10 +232,10 @@ static enum nw_err list_signed_values(struct nw_storage *st, const char *name, s
     if (src == SQLITE_ROW)
         snprintf(out->next_cursor, sizeof out->next_cursor, "q%lld", out->items[out->count - 1].seq);
     else if (src != SQLITE_DONE)
-        rc = nw_sqlite_fail(err, s->db, src, "select");
+        rc = nw_sqlite_fail(err, s->rdb, src, "select");
 out:
     sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->read_lock);
     if (rc != NW_OK)
         nw_signed_value_page_free(out);
     return rc;
@@ -290,12 +249,12 @@ static enum nw_err idempotency_get(struct nw_storage *st, const char *key, struc
     enum nw_err rc;
     int src;
 
-    pthread_mutex_lock(&s->lock);
-    NW_GUARD(nw_sqlite_prepare(s->db,
+    pthread_mutex_lock(&s->read_lock);
+    NW_GUARD(nw_sqlite_prepare(s->rdb,
                                "SELECT \"Key\", Fingerprint, Response, CreatedAt, Status FROM IdempotencyTable"
                                " WHERE \"Key\" = ?",
                                &stmt, err));
-    NW_GUARD(nw_sqlite_bind(s->db, stmt, 1, key, err));
+    NW_GUARD(nw_sqlite_bind(s->rdb, stmt, 1, key, err));
     src = sqlite3_step(stmt);
     if (src == SQLITE_ROW) {
         char **cols[] = {&out->key, &out->fingerprint, &out->response, &out->created_at};
@@ -306,11 +265,11 @@ static enum nw_err idempotency_get(struct nw_storage *st, const char *key, struc
             nw_idempotency_record_clear(out);
         *found = rc == NW_OK;
     } else if (src != SQLITE_DONE) {
-        rc = nw_sqlite_fail(err, s->db, src, "select");
+        rc = nw_sqlite_fail(err, s->rdb, src, "select");
     }
 out:
     sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->read_lock);
     return rc;
 }
 
@@ -319,21 +278,9 @@ static enum nw_err idempotency_put(struct nw_storage *st, const struct nw_idempo
 {
     struct sqlite_storage *s = handle(st);
     const char *const v[] = {r->key, r->fingerprint, r->response, r->created_at, NULL};
-    sqlite3_stmt *stmt = NULL;
-    enum nw_err rc;
+    struct sqlite_write w = {.kind = SQLITE_WRITE_IDEMPOTENCY, .values = v, .status = r->status};
 
-    pthread_mutex_lock(&s->lock);
-    NW_GUARD(nw_sqlite_prepare(s->db,
-                               "INSERT INTO IdempotencyTable (\"Key\", Fingerprint, Response, CreatedAt, Status)"
-                               " VALUES (?,?,?,?,?) ON CONFLICT(\"Key\") DO NOTHING",
-                               &stmt, err));
-    NW_GUARD(bind_all(s->db, stmt, v, err));
-    sqlite3_bind_int(stmt, 5, r->status);
-    rc = insert(s, stmt, exists, err);
-out:
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return queue_write(s, &w, exists, err);
 }
 
 const struct nw_storage_ops nw_sqlite_ops = {
