@@ -24,30 +24,9 @@ cd "$(dirname "$0")/../.."
 B=${1:-build}
 ROUNDS=${ROUNDS:-5}
 ENCLAVE=$B/bin/nitrowallet-enclave
-HOST=$B/bin/nitrowallet-host
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  stack_stop "${pids[@]}"
-  if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*.log; do echo "--- $f"; tail -n 30 "$f" 2>/dev/null; done
-  exit 1
-}
-pass() { echo "ok: $*"; }
-STACK_BIN=$B/bin
-stack_fail() { fail "$@"; }
-. scripts/lib/stack.sh
-py() { /usr/bin/python3 "$@"; }
-
-export AWS_ACCESS_KEY_ID=AKIDNITROWALLETDURABLE
-export AWS_SECRET_ACCESS_KEY=durable-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
+. tests/suites/lib/suite.sh
+suite_aws_env DURABLE
 export NITROWALLET_HOME=$tmp/home
 mkdir -p "$NITROWALLET_HOME"
 stack_nsm_init "$tmp/nsm"
@@ -57,8 +36,7 @@ key=$(stack_kms_create_key host-durability)
 stack_kms_pin "$key" "$ENCLAVE"
 stack_enclave_start "$tmp/e.sock" "$tmp/nsm" "$tmp/enclave.log" --workers 2
 pids+=("$STACK_ENCLAVE_PID")
-"$HOST" token add --id ops --role admin --tokens "$tmp/tokens.json" --out "$tmp/ops.token" 2>/dev/null
-"$HOST" token add --id pay --role signer --tokens "$tmp/tokens.json" --out "$tmp/pay.token" 2>/dev/null
+stack_tokens "$tmp" ops:admin pay:signer
 DB=$tmp/host.db
 
 host_pid=
