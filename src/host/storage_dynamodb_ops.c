@@ -29,6 +29,7 @@
 
 #include "nitrowallet/hex.h"
 #include "nitrowallet/json.h"
+#include "storage_cursor.h"
 #include "storage_dynamodb_internal.h"
 
 static struct ddb *handle(struct nw_storage *st)
@@ -229,36 +230,6 @@ static int bind(cJSON *req, const char *name, const char *attr, const char *valu
     return cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(req, "ExpressionAttributeValues"), value_name, value);
 }
 
-/* "n" + lowercase hex of the last name shown, as the SQLite backend. */
-static enum nw_err account_cursor_decode(char name[NW_STORAGE_NAME_MAX + 1], const char *cursor, struct nw_error *err)
-{
-    size_t len = strlen(cursor), n = 0;
-
-    if (len < 3 || len > 1 + 2 * NW_STORAGE_NAME_MAX || cursor[0] != 'n' || len % 2 == 0)
-        goto bad;
-    for (size_t i = 1; i < len; i += 2) {
-        int hi = nw_hex_digit(cursor[i]), lo = nw_hex_digit(cursor[i + 1]);
-        if (hi < 0 || lo < 0)
-            goto bad;
-        name[n++] = (char)(hi << 4 | lo);
-    }
-    name[n] = '\0';
-    if (nw_storage_name_valid(name))
-        return NW_OK;
-bad:
-    return nw_fail(err, NW_ERR_BAD_REQUEST, "cursor: not a cursor of this account list");
-}
-
-static void account_cursor_encode(char out[NW_STORAGE_CURSOR_MAX + 1], const char *name)
-{
-    size_t n = 0;
-
-    out[n++] = 'n';
-    for (size_t i = 0; name[i] != '\0' && n + 2 < NW_STORAGE_CURSOR_MAX; i++, n += 2)
-        snprintf(out + n, 3, "%02x", (unsigned char)name[i]);
-    out[n] = '\0';
-}
-
 static enum nw_err list_accounts(struct nw_storage *st, size_t limit, const char *cursor, struct nw_account_page *out,
                                  struct nw_error *err)
 {
@@ -270,7 +241,7 @@ static enum nw_err list_accounts(struct nw_storage *st, size_t limit, const char
     enum nw_err rc = NW_OK;
 
     if (cursor[0] != '\0')
-        NW_GUARD(account_cursor_decode(after, cursor, err));
+        NW_GUARD(nw_storage_account_cursor_decode(after, cursor, err));
     items = calloc(limit + 1, sizeof *items);
     req = query(d, DDB_ACCOUNTS, after[0] ? "#l = :l AND #n > :a" : "#l = :l", limit + 1);
     if (items == NULL || req == NULL || !cJSON_AddStringToObject(req, "IndexName", "AccountByListing") ||
@@ -282,7 +253,7 @@ static enum nw_err list_accounts(struct nw_storage *st, size_t limit, const char
     NW_GUARD(query_pages(d, req, DDB_ACCOUNTS, limit + 1, read_account_any, (char *)items, sizeof *items, &count, err));
     if (count > limit) {
         nw_account_record_clear(&items[limit]);
-        account_cursor_encode(out->next_cursor, items[limit - 1].name);
+        nw_storage_account_cursor_encode(out->next_cursor, items[limit - 1].name);
         count = limit;
     }
     out->items = items;
@@ -354,25 +325,6 @@ out:
     return rc;
 }
 
-/* "q" + decimal Seq (1..2^63-1, no leading zero) of the last row shown, as the SQLite backend. */
-static enum nw_err seq_cursor_decode(long long *before, const char *cursor, struct nw_error *err)
-{
-    size_t len = strlen(cursor);
-    unsigned long long v = 0;
-
-    if (len < 2 || len > 20 || cursor[0] != 'q' || cursor[1] == '0')
-        goto bad;
-    for (size_t i = 1; i < len; i++) {
-        if (cursor[i] < '0' || cursor[i] > '9' || v > ((unsigned long long)INT64_MAX - 9) / 10)
-            goto bad;
-        v = v * 10 + (unsigned)(cursor[i] - '0');
-    }
-    *before = (long long)v;
-    return NW_OK;
-bad:
-    return nw_fail(err, NW_ERR_BAD_REQUEST, "cursor: not a cursor of this audit trail");
-}
-
 static enum nw_err list_signed_values(struct nw_storage *st, const char *name, size_t limit, const char *cursor,
                                       struct nw_signed_value_page *out, struct nw_error *err)
 {
@@ -384,7 +336,7 @@ static enum nw_err list_signed_values(struct nw_storage *st, const char *name, s
     enum nw_err rc = NW_OK;
 
     if (cursor[0] != '\0')
-        NW_GUARD(seq_cursor_decode(&before, cursor, err));
+        NW_GUARD(nw_storage_seq_cursor_decode(&before, cursor, err));
     items = calloc(limit + 1, sizeof *items);
     req = query(d, DDB_SIGNED, "#n = :n AND #s < :b", limit + 1);
     if (items == NULL || req == NULL || !cJSON_AddFalseToObject(req, "ScanIndexForward") ||

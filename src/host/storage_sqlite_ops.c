@@ -13,6 +13,7 @@
  * "q" + the decimal Seq of the last audit row (pages are keyset-based, so
  * rows added between pages are neither skipped nor repeated).
  */
+#include "storage_cursor.h"
 #include "storage_sqlite_internal.h"
 
 #include <stdint.h>
@@ -91,39 +92,6 @@ out:
     return rc;
 }
 
-/* "n" + lowercase hex of the name: the last name of the previous page. */
-static enum nw_err account_cursor_decode(char name[NW_STORAGE_NAME_MAX + 1], const char *cursor, struct nw_error *err)
-{
-    size_t len = strlen(cursor), n = 0;
-
-    if (len < 3 || len > 1 + 2 * NW_STORAGE_NAME_MAX || cursor[0] != 'n' || len % 2 == 0)
-        goto bad;
-    for (size_t i = 1; i < len; i += 2) {
-        int hi = nw_hex_digit(cursor[i]), lo = nw_hex_digit(cursor[i + 1]);
-        if (hi < 0 || lo < 0)
-            goto bad;
-        name[n++] = (char)(hi << 4 | lo);
-    }
-    name[n] = '\0';
-    if (nw_storage_name_valid(name))
-        return NW_OK;
-bad:
-    return nw_fail(err, NW_ERR_BAD_REQUEST, "cursor: not a cursor of this account list");
-}
-
-static void account_cursor_encode(char out[NW_STORAGE_CURSOR_MAX + 1], const char *name)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t n = 0;
-
-    out[n++] = 'n';
-    for (size_t i = 0; name[i] != '\0' && n + 2 < NW_STORAGE_CURSOR_MAX; i++) {
-        out[n++] = digits[(unsigned char)name[i] >> 4];
-        out[n++] = digits[(unsigned char)name[i] & 15];
-    }
-    out[n] = '\0';
-}
-
 static enum nw_err list_accounts(struct nw_storage *st, size_t limit, const char *cursor, struct nw_account_page *out,
                                  struct nw_error *err)
 {
@@ -133,7 +101,7 @@ static enum nw_err list_accounts(struct nw_storage *st, size_t limit, const char
     enum nw_err rc = NW_OK;
     int src;
 
-    if (cursor[0] != '\0' && (rc = account_cursor_decode(after, cursor, err)) != NW_OK)
+    if (cursor[0] != '\0' && (rc = nw_storage_account_cursor_decode(after, cursor, err)) != NW_OK)
         return rc;
     out->items = calloc(limit, sizeof *out->items);
     if (out->items == NULL)
@@ -148,7 +116,7 @@ static enum nw_err list_accounts(struct nw_storage *st, size_t limit, const char
         out->count++;
     }
     if (src == SQLITE_ROW)
-        account_cursor_encode(out->next_cursor, out->items[out->count - 1].name);
+        nw_storage_account_cursor_encode(out->next_cursor, out->items[out->count - 1].name);
     else if (src != SQLITE_DONE)
         rc = nw_sqlite_fail(err, s->rdb, src, "select");
 out:
@@ -168,25 +136,6 @@ static enum nw_err record_signed_value(struct nw_storage *st, const struct nw_si
     struct sqlite_write w = {.kind = SQLITE_WRITE_SIGNED, .values = v};
 
     return queue_write(s, &w, NULL, err);
-}
-
-/* "q" + decimal Seq (1..2^63-1, no leading zero) of the last row shown. */
-static enum nw_err seq_cursor_decode(long long *before, const char *cursor, struct nw_error *err)
-{
-    size_t len = strlen(cursor);
-    unsigned long long v = 0;
-
-    if (len < 2 || len > 20 || cursor[0] != 'q' || cursor[1] == '0')
-        goto bad;
-    for (size_t i = 1; i < len; i++) {
-        if (cursor[i] < '0' || cursor[i] > '9' || v > ((unsigned long long)INT64_MAX - 9) / 10)
-            goto bad;
-        v = v * 10 + (unsigned)(cursor[i] - '0');
-    }
-    *before = (long long)v;
-    return NW_OK;
-bad:
-    return nw_fail(err, NW_ERR_BAD_REQUEST, "cursor: not a cursor of this audit trail");
 }
 
 static enum nw_err read_signed(sqlite3_stmt *stmt, struct nw_signed_value_record *r, struct nw_error *err)
@@ -212,7 +161,7 @@ static enum nw_err list_signed_values(struct nw_storage *st, const char *name, s
     enum nw_err rc = NW_OK;
     int src;
 
-    if (cursor[0] != '\0' && (rc = seq_cursor_decode(&before, cursor, err)) != NW_OK)
+    if (cursor[0] != '\0' && (rc = nw_storage_seq_cursor_decode(&before, cursor, err)) != NW_OK)
         return rc;
     out->items = calloc(limit, sizeof *out->items);
     if (out->items == NULL)
