@@ -1,13 +1,18 @@
 /*
  * server.c - the enclave daemon's concurrent server (design §4,
- * docs/protocol.md "Concurrency"): an accept loop, one reader thread per
- * connection, a fixed pool of workers and a bounded queue between them.
+ * docs/protocol.md "Concurrency"): an accept loop, one thread per
+ * connection, a fixed number of workers and a bounded queue.
  *
- * A connection's thread reads one frame, queues it (or answers BUSY at
- * once when the queue is full), waits for a worker's reply and writes it,
- * so replies leave in request order.  Workers never touch sockets: a slow
- * or dead client only ever blocks its own thread.  Each worker has its own
- * KMS client (they are not thread-safe); the NSM is shared.
+ * A worker is an execution slot: its own KMS client (they are not
+ * thread-safe), the shared NSM and data-key cache.  A connection's thread
+ * reads one frame, takes a free worker (or waits for one when none is free,
+ * at most `queue` threads waiting; BUSY at once beyond that), handles the
+ * request itself, gives the worker back and writes the reply.  Handling in
+ * the thread that read the frame costs no hand-over between threads (two
+ * context switches per request, measured in docs/performance.md).  A
+ * worker is held only while a request is computed, never while a socket is
+ * read or written, so a slow or dead client only ever blocks its own
+ * thread.
  *
  * Trust boundary: every connection is the untrusted host.  Frames are
  * bounded by frame.c; request buffers (which carry AWS credentials) are
@@ -26,32 +31,21 @@
 
 #define ACCEPT_POLL_MS 200
 
-struct job {
-    struct nw_buf req;
-    struct nw_buf reply;
-    int done;
-    pthread_cond_t done_cv; /* this job's own: a finished job wakes only its connection */
-    struct job *next;
+struct worker {
+    struct nw_enclave_ops ops;
+    struct worker *next_free;
 };
 
 struct server {
     const struct nw_enclave_config *cfg;
     pthread_mutex_t mu;
-    pthread_cond_t work_cv;  /* a job was queued, or workers must stop */
+    pthread_cond_t free_cv;  /* a worker was given back */
     pthread_cond_t done_cv;  /* a connection ended */
-    struct job *head, *tail;
-    unsigned queued;
-    int stopping;            /* no new jobs; connections are being closed */
-    int workers_stop;        /* queue drained and no connection left */
+    struct worker *free;     /* idle workers */
+    unsigned waiting;        /* connection threads waiting for a worker */
+    int stopping;            /* no new requests; connections are being closed */
     int conn_fd[NW_ENCLAVE_MAX_CONNECTIONS];
     unsigned n_conns;
-};
-
-struct worker {
-    struct server *srv;
-    struct nw_enclave_ops ops;
-    pthread_t thread;
-    int started;
 };
 
 struct conn {
@@ -60,58 +54,34 @@ struct conn {
     unsigned slot;
 };
 
-static void *worker_main(void *arg)
+/* Take a worker, waiting while none is free; NULL when `queue` threads are
+ * already waiting (BUSY) or the server is stopping. */
+static struct worker *take_worker(struct server *s)
 {
-    struct worker *w = arg;
-    struct server *s = w->srv;
+    struct worker *w = NULL;
 
-    for (;;) {
-        struct job *j;
-        pthread_mutex_lock(&s->mu);
-        while (s->head == NULL && !s->workers_stop)
-            pthread_cond_wait(&s->work_cv, &s->mu);
-        j = s->head;
-        if (j == NULL) {
-            pthread_mutex_unlock(&s->mu);
-            return NULL;
-        }
-        s->head = j->next;
-        if (s->head == NULL)
-            s->tail = NULL;
-        s->queued--;
-        pthread_mutex_unlock(&s->mu);
-
-        if (nw_enclave_handle(&w->ops, j->req.data, j->req.len, &j->reply) != NW_OK)
-            j->reply.len = 0; /* out of memory: the connection answers INTERNAL */
-        nw_buf_free(&j->req);
-
-        pthread_mutex_lock(&s->mu);
-        j->done = 1;
-        pthread_cond_signal(&j->done_cv);
-        pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->mu);
+    if (s->free == NULL && !s->stopping && s->waiting < s->cfg->queue) {
+        s->waiting++;
+        while (s->free == NULL && !s->stopping)
+            pthread_cond_wait(&s->free_cv, &s->mu);
+        s->waiting--;
     }
+    if (s->free != NULL && !s->stopping) {
+        w = s->free;
+        s->free = w->next_free;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return w;
 }
 
-/* Queue `j` and wait for its reply; 0 when the queue is full or stopping. */
-static int run_job(struct server *s, struct job *j)
+static void give_worker(struct server *s, struct worker *w)
 {
     pthread_mutex_lock(&s->mu);
-    if (s->stopping || s->queued >= s->cfg->queue) {
-        pthread_mutex_unlock(&s->mu);
-        return 0;
-    }
-    j->next = NULL;
-    if (s->tail)
-        s->tail->next = j;
-    else
-        s->head = j;
-    s->tail = j;
-    s->queued++;
-    pthread_cond_signal(&s->work_cv);
-    while (!j->done)
-        pthread_cond_wait(&j->done_cv, &s->mu);
+    w->next_free = s->free;
+    s->free = w;
+    pthread_cond_signal(&s->free_cv);
     pthread_mutex_unlock(&s->mu);
-    return 1;
 }
 
 /* An error reply that echoes the request's id when one can be read. */
@@ -137,15 +107,15 @@ static enum nw_err write_error(int fd, const uint8_t *req, size_t req_len, const
 /* One request: NW_OK to keep reading, anything else to close. */
 static enum nw_err serve_one(struct server *s, int fd)
 {
-    struct job j;
+    struct nw_buf req, reply;
     struct nw_error e = {0};
+    struct worker *w;
     int eof = 0;
     enum nw_err rc;
 
-    memset(&j, 0, sizeof j);
-    pthread_cond_init(&j.done_cv, NULL);
-    nw_buf_init(&j.reply, NW_ENCLAVE_MAX_FRAME);
-    rc = nw_enclave_frame_read(fd, &j.req, &eof, &e);
+    nw_buf_init(&req, NW_ENCLAVE_MAX_FRAME);
+    nw_buf_init(&reply, NW_ENCLAVE_MAX_FRAME);
+    rc = nw_enclave_frame_read(fd, &req, &eof, &e);
     if (rc == NW_ERR_UNAVAILABLE || rc == NW_ERR_NOMEM)
         goto out;
     if (rc != NW_OK) {
@@ -154,19 +124,21 @@ static enum nw_err serve_one(struct server *s, int fd)
         rc = rc == NW_ERR_BAD_REQUEST && wrc == NW_OK ? NW_OK : rc;
         goto out;
     }
-    if (!run_job(s, &j)) {
-        rc = write_error(fd, j.req.data, j.req.len, NW_ENCLAVE_BUSY,
-                         "the enclave's request queue is full; retry later");
+    if ((w = take_worker(s)) == NULL) {
+        rc = write_error(fd, req.data, req.len, NW_ENCLAVE_BUSY, "the enclave's request queue is full; retry later");
         goto out;
     }
-    if (j.reply.len == 0)
+    if (nw_enclave_handle(&w->ops, req.data, req.len, &reply) != NW_OK)
+        reply.len = 0; /* out of memory */
+    give_worker(s, w);
+    nw_buf_free(&req); /* wipes: it carried AWS credentials */
+    if (reply.len == 0)
         rc = write_error(fd, NULL, 0, nw_err_name(NW_ERR_INTERNAL), "out of memory building the reply");
     else
-        rc = nw_enclave_frame_write(fd, j.reply.data, j.reply.len, &e);
+        rc = nw_enclave_frame_write(fd, reply.data, reply.len, &e);
 out:
-    nw_buf_free(&j.req);
-    nw_buf_free(&j.reply);
-    pthread_cond_destroy(&j.done_cv);
+    nw_buf_free(&req);
+    nw_buf_free(&reply);
     return rc;
 }
 
@@ -233,37 +205,32 @@ static void accept_loop(struct server *s, int lfd, volatile sig_atomic_t *stop)
     }
 }
 
-/* Close every connection, let the queue drain, then stop the workers. */
+/* Close every connection and wait for their threads (each finishes the
+ * request it is computing, if any), then free the workers. */
 static void shutdown_all(struct server *s, struct worker *w, unsigned n)
 {
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
+    pthread_cond_broadcast(&s->free_cv); /* waiters answer BUSY */
     for (unsigned i = 0; i < NW_ENCLAVE_MAX_CONNECTIONS; i++)
         if (s->conn_fd[i] >= 0)
             shutdown(s->conn_fd[i], SHUT_RDWR);
     while (s->n_conns > 0)
         pthread_cond_wait(&s->done_cv, &s->mu);
-    s->workers_stop = 1;
-    pthread_cond_broadcast(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < n; i++) {
-        if (w[i].started)
-            pthread_join(w[i].thread, NULL);
+    for (unsigned i = 0; i < n; i++)
         nw_kms_client_free(w[i].ops.kms);
-    }
 }
 
-static enum nw_err start_workers(struct server *s, struct worker *w, struct nw_dkcache *cache, struct nw_error *err)
+static enum nw_err make_workers(struct server *s, struct worker *w, struct nw_dkcache *cache, struct nw_error *err)
 {
     for (unsigned i = 0; i < s->cfg->workers; i++) {
-        w[i].srv = s;
         w[i].ops.nsm = s->cfg->nsm;
         w[i].ops.dkcache = cache;
         if (nw_kms_client_new(&w[i].ops.kms, &s->cfg->kms, s->cfg->nsm, err) != NW_OK)
             return err->code;
-        if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
-            return nw_fail(err, NW_ERR_INTERNAL, "server: cannot start worker %u", i);
-        w[i].started = 1;
+        w[i].next_free = s->free;
+        s->free = &w[i];
     }
     return NW_OK;
 }
@@ -286,7 +253,7 @@ enum nw_err nw_enclave_serve(const struct nw_enclave_config *cfg, volatile sig_a
     for (unsigned i = 0; i < NW_ENCLAVE_MAX_CONNECTIONS; i++)
         s.conn_fd[i] = -1;
     pthread_mutex_init(&s.mu, NULL);
-    pthread_cond_init(&s.work_cv, NULL);
+    pthread_cond_init(&s.free_cv, NULL);
     pthread_cond_init(&s.done_cv, NULL);
     w = calloc(cfg->workers, sizeof *w);
     if (w == NULL) {
@@ -295,7 +262,7 @@ enum nw_err nw_enclave_serve(const struct nw_enclave_config *cfg, volatile sig_a
     }
     NW_GUARD(nw_dkcache_new(&cache, &cfg->cache, err));
     NW_GUARD(nw_enclave_listen(&lfd, cfg->listen, err));
-    NW_GUARD(start_workers(&s, w, cache, err));
+    NW_GUARD(make_workers(&s, w, cache, err));
     if (ready != NULL)
         ready(cfg->listen);
     accept_loop(&s, lfd, stop);
@@ -305,9 +272,9 @@ out:
     if (w != NULL)
         shutdown_all(&s, w, cfg->workers);
     free(w);
-    nw_dkcache_free(cache); /* after the workers: wipes every cached key */
+    nw_dkcache_free(cache); /* after the last request: wipes every cached key */
     pthread_cond_destroy(&s.done_cv);
-    pthread_cond_destroy(&s.work_cv);
+    pthread_cond_destroy(&s.free_cv);
     pthread_mutex_destroy(&s.mu);
     return rc;
 }
