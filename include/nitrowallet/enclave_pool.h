@@ -76,4 +76,14 @@ struct nw_enclave_pool_stats {
 };
 void nw_enclave_pool_stats(struct nw_enclave_pool *pool, struct nw_enclave_pool_stats *out);
 
+/* Per endpoint, as its last health probe reported it: the enclave's KMS
+ * calls and data-key cache counters (counters restart with the enclave). */
+struct nw_enclave_endpoint_stats {
+    const char *spec; /* the endpoint; valid while the pool lives */
+    int up, reported; /* reported: a health reply has been read */
+    unsigned long long kms_generate_data_key, kms_decrypt, kms_failures;
+    unsigned long long cache_hits, cache_misses, cache_entries;
+};
+size_t nw_enclave_pool_endpoints(struct nw_enclave_pool *pool, struct nw_enclave_endpoint_stats *out, size_t max);
+
 #endif

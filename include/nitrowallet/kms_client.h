@@ -58,4 +58,10 @@ NW_MUST_CHECK enum nw_err nw_kms_decrypt(struct nw_kms_client *c, const struct n
                                          const struct nw_kms_kv *context, size_t n_context,
                                          struct nw_secret *plaintext, struct nw_error *err);
 
+/* KMS calls made by every client of this process since it started. */
+struct nw_kms_stats {
+    unsigned long long generate_data_key, decrypt, failures;
+};
+void nw_kms_client_stats(struct nw_kms_stats *out);
+
 #endif

@@ -183,6 +183,17 @@ static enum nw_err call(struct nw_kms_client *c, const struct nw_aws_credentials
     return rc;
 }
 
+/* Process-wide counters (every worker's client adds to them), for the
+ * enclave's health reply and so the host's /metrics. */
+static _Atomic unsigned long long g_generate, g_decrypt, g_failures;
+
+void nw_kms_client_stats(struct nw_kms_stats *out)
+{
+    out->generate_data_key = g_generate;
+    out->decrypt = g_decrypt;
+    out->failures = g_failures;
+}
+
 /*
  * The common path: attest, send `body`, read the reply, open
  * CiphertextForRecipient into `out` (at most `max_len` bytes).
@@ -197,6 +208,10 @@ static enum nw_err recipient_call(struct nw_kms_client *c, const struct nw_aws_c
 
     nw_http_response_init(&resp);
     nw_buf_init(&cfr, NW_CMS_MAX);
+    if (strcmp(op, "Decrypt") == 0)
+        g_decrypt++;
+    else
+        g_generate++;
     NW_GUARD(call(c, creds, op, body, &resp, err));
     NW_GUARD(nw_kms_json_reply(&cfr, blob, resp.status, resp.error_type, resp.body.data, resp.body.len, err));
     rc = nw_cms_open(out, c->rsa, cfr.data, cfr.len, max_len, err);
@@ -207,6 +222,8 @@ static enum nw_err recipient_call(struct nw_kms_client *c, const struct nw_aws_c
         rc = unavailable(rc, op, err);
     }
 out:
+    if (rc != NW_OK)
+        g_failures++;
     nw_buf_free(&cfr);
     nw_http_response_free(&resp); /* wiped: it may have held a refused Plaintext */
     return rc;

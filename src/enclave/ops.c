@@ -17,6 +17,7 @@
 #include "nitrowallet/dkcache.h"
 #include "nitrowallet/hex.h"
 #include "nitrowallet/json.h"
+#include "nitrowallet/kms_client.h"
 
 #define MAX_ATTEST_NONCE 64
 #define MAX_ATTEST_USER_DATA 512
@@ -34,6 +35,13 @@ static enum nw_err op_health(struct nw_enclave_ops *ops, const cJSON *params, cJ
     if (cJSON_AddStringToObject(result, "status", "ok") == NULL ||
         cJSON_AddStringToObject(result, "nsm", nw_nsm_is_emulated(ops->nsm) ? "emulated" : "device") == NULL ||
         cJSON_AddNumberToObject(result, "protocol", NW_ENCLAVE_PROTOCOL_VERSION) == NULL)
+        return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
+    struct nw_kms_stats ks;
+    cJSON *k = cJSON_AddObjectToObject(result, "kms");
+    nw_kms_client_stats(&ks);
+    if (k == NULL || cJSON_AddNumberToObject(k, "generate_data_key", (double)ks.generate_data_key) == NULL ||
+        cJSON_AddNumberToObject(k, "decrypt", (double)ks.decrypt) == NULL ||
+        cJSON_AddNumberToObject(k, "failures", (double)ks.failures) == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
     if (ops->dkcache != NULL) {
         struct nw_dkcache_stats st;

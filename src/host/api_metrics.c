@@ -134,6 +134,44 @@ static void render_kms_proxy(const struct nw_host_config *cfg, FILE *f)
                sum.bytes_to_remote, sum.bytes_from_remote);
 }
 
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void label(FILE *f, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') fputc('\\', f);
+        if (*v == '\n') { fputs("\\n", f); continue; }
+        fputc(*v, f);
+    }
+}
+
+/* The KMS calls and data-key cache counters each enclave reported in its
+ * last health probe (docs/host-api.md). */
+static void render_enclave_endpoints(struct nw_enclave_pool *pool, FILE *f)
+{
+    struct nw_enclave_endpoint_stats e[NW_POOL_MAX_ENDPOINTS];
+    size_t n = nw_enclave_pool_endpoints(pool, e, NW_POOL_MAX_ENDPOINTS);
+    static const char *const names[] = {"nitrowallet_enclave_up", "nitrowallet_enclave_kms_calls_total",
+                                        "nitrowallet_enclave_kms_calls_total", "nitrowallet_enclave_kms_failures_total",
+                                        "nitrowallet_enclave_data_key_cache_hits_total",
+                                        "nitrowallet_enclave_data_key_cache_misses_total",
+                                        "nitrowallet_enclave_data_key_cache_entries"};
+    static const char *const ops[] = {NULL, "GenerateDataKey", "Decrypt", NULL, NULL, NULL, NULL};
+    static const char *const types[] = {"gauge", "counter", NULL, "counter", "counter", "counter", "gauge"};
+
+    for (size_t m = 0; m < sizeof names / sizeof names[0]; m++) {
+        if (types[m]) fprintf(f, "# TYPE %s %s\n", names[m], types[m]);
+        for (size_t i = 0; i < n; i++) {
+            unsigned long long v[] = {(unsigned long long)e[i].up, e[i].kms_generate_data_key, e[i].kms_decrypt,
+                                      e[i].kms_failures, e[i].cache_hits, e[i].cache_misses, e[i].cache_entries};
+            if (m > 0 && !e[i].reported) continue;
+            fprintf(f, "%s{endpoint=\"", names[m]);
+            label(f, e[i].spec);
+            if (ops[m]) fprintf(f, "\",op=\"%s", ops[m]);
+            fprintf(f, "\"} %llu\n", v[m]);
+        }
+    }
+}
+
 void api_metrics_render(struct api_req *rq, struct api_resp *rs)
 {
     char *text = NULL;
@@ -158,6 +196,7 @@ void api_metrics_render(struct api_req *rq, struct api_resp *rs)
     out_printf(f, "# TYPE nitrowallet_enclave_probes_total counter\nnitrowallet_enclave_probes_total %llu\n", st.probes);
     out_printf(f, "# TYPE nitrowallet_enclave_probe_failures_total counter\nnitrowallet_enclave_probe_failures_total %llu\n",
                st.probe_failures);
+    render_enclave_endpoints(rq->host->cfg.pool, f);
     out_printf(f, "# TYPE nitrowallet_enclave_endpoints gauge\nnitrowallet_enclave_endpoints %zu\n", st.endpoints);
     out_printf(f, "# TYPE nitrowallet_enclave_endpoints_up gauge\nnitrowallet_enclave_endpoints_up %zu\n", st.endpoints_up);
     render_kms_proxy(&rq->host->cfg, f);

@@ -34,6 +34,7 @@ struct pool_endpoint {
     char spec[NW_TRANSPORT_SPEC_MAX + 1];
     long long down_until_ms; /* skipped until then after a failed connect or probe */
     int up;                  /* the last probe or call reached it */
+    struct nw_enclave_endpoint_stats health; /* from its last health reply */
     struct pool_conn *conns;
 };
 
@@ -141,6 +142,19 @@ void nw_enclave_pool_close(struct nw_enclave_pool *pool)
     pthread_cond_destroy(&pool->probe_cv);
     pthread_mutex_destroy(&pool->mu);
     free(pool);
+}
+
+size_t nw_enclave_pool_endpoints(struct nw_enclave_pool *pool, struct nw_enclave_endpoint_stats *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&pool->mu);
+    for (; n < pool->n_eps && n < max; n++) {
+        out[n] = pool->eps[n].health;
+        out[n].spec = pool->eps[n].spec;
+        out[n].up = pool->eps[n].up && pool->eps[n].down_until_ms <= now_ms();
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return n;
 }
 
 void nw_enclave_pool_stats(struct nw_enclave_pool *pool, struct nw_enclave_pool_stats *out)
@@ -326,6 +340,26 @@ out:
  * discovering the failure.  A slow answer changes nothing: a loaded enclave
  * is not a dead one.
  */
+static unsigned long long count_of(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e18 ? (unsigned long long)v->valuedouble : 0;
+}
+
+/* The counters a health reply carries (docs/protocol.md); absent ones are 0. */
+static void read_health(struct nw_enclave_endpoint_stats *h, const cJSON *res)
+{
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(res, "kms"),
+                *c = cJSON_GetObjectItemCaseSensitive(res, "data_key_cache");
+    h->reported = 1;
+    h->kms_generate_data_key = count_of(k, "generate_data_key");
+    h->kms_decrypt = count_of(k, "decrypt");
+    h->kms_failures = count_of(k, "failures");
+    h->cache_hits = count_of(c, "hits");
+    h->cache_misses = count_of(c, "misses");
+    h->cache_entries = count_of(c, "entries");
+}
+
 static void probe_endpoint(struct nw_enclave_pool *p, size_t i)
 {
     struct nw_error e = {0};
@@ -341,7 +375,6 @@ static void probe_endpoint(struct nw_enclave_pool *p, size_t i)
     connected = nw_transport_connect_timeout(&fd, p->eps[i].spec, POOL_PROBE_TIMEOUT_MS, &e) == NW_OK;
     rc = connected ? exchange(&fd, p->eps[i].spec, POOL_PROBE_TIMEOUT_MS, frame, id, &res, &io_failed, &busy, &e)
                    : NW_ERR_UNAVAILABLE;
-    cJSON_Delete(res);
     if (fd >= 0) close(fd);
     pthread_mutex_lock(&p->mu);
     p->stats.probes++;
@@ -350,6 +383,8 @@ static void probe_endpoint(struct nw_enclave_pool *p, size_t i)
         p->eps[i].up = 0;
         p->eps[i].down_until_ms = LLONG_MAX; /* until a probe reaches it again */
     } else if (rc == NW_OK || busy) {
+        if (rc == NW_OK)
+            read_health(&p->eps[i].health, res);
         p->eps[i].up = 1;
         p->eps[i].down_until_ms = 0;
         pthread_cond_broadcast(&p->cv); /* callers waiting for a usable endpoint */
@@ -357,6 +392,7 @@ static void probe_endpoint(struct nw_enclave_pool *p, size_t i)
         p->stats.probe_failures++;
     }
     pthread_mutex_unlock(&p->mu);
+    cJSON_Delete(res);
 }
 
 static void *prober_main(void *arg)

@@ -248,6 +248,16 @@ call GET /metrics ""
 grep -q 'nitrowallet_http_requests_total{endpoint="sign_message",status="200"}' "$tmp/r.json" || fail "metrics: $(head -c 300 "$tmp/r.json")"
 grep -q '^nitrowallet_enclave_calls_total [1-9]' "$tmp/r.json" || fail "metrics: enclave calls"
 pass "GET /metrics: request counters by endpoint and status, latency histogram, enclave calls"
+# KMS calls as the enclave's health probes report them (every 2 s by default).
+for _ in $(seq 50); do
+  call GET /metrics ""
+  grep -E '^nitrowallet_enclave_kms_calls_total\{endpoint="unix:[^"]*",op="GenerateDataKey"\} [1-9]' "$tmp/r.json" >/dev/null &&
+    grep -E '^nitrowallet_enclave_data_key_cache_hits_total\{endpoint="unix:[^"]*"\} [1-9]' "$tmp/r.json" >/dev/null && break
+  sleep 0.2
+done
+grep -E '^nitrowallet_enclave_kms_calls_total\{endpoint="unix:[^"]*",op="GenerateDataKey"\} [1-9]' "$tmp/r.json" >/dev/null ||
+  fail "metrics: no KMS calls reported: $(grep -E 'kms_calls|data_key_cache' "$tmp/r.json")"
+pass "GET /metrics: KMS calls and data-key cache hits by enclave: $(grep -E '^nitrowallet_enclave_kms_calls_total' "$tmp/r.json" | tr '\n' ' ')"
 
 # --- the enclave goes away: 503 fast; it comes back: served again ----------------
 kill "$enclave_pid"
