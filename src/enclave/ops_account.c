@@ -168,6 +168,11 @@ enum nw_err nw_enclave_open_account(struct nw_enclave_ops *ops, const cJSON *par
     if (rc == NW_ERR_KMS_DENIED && strstr(err->msg, "InvalidCiphertextException") != NULL)
         rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the encrypted data key does not open for this account "
                      "(KMS: InvalidCiphertextException)");
+    /* The enclave always names the account's own key: a blob under another
+     * key means the record's KeyId and data key do not belong together. */
+    else if (rc == NW_ERR_KMS_DENIED && strstr(err->msg, "IncorrectKeyException") != NULL)
+        rc = nw_fail(err, NW_ERR_SEAL_INVALID, "account: the encrypted data key was not made under the account's "
+                     "KMS key (KMS: IncorrectKeyException)");
     if (rc != NW_OK)
         goto out;
     if (dk.len != NW_SEAL_KEY_LEN) {

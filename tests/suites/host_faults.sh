@@ -214,12 +214,12 @@ damage Address 0x1234 422 SEAL_INVALID "the stored account record is damaged: ad
 damage Policy garbage 422 SEAL_INVALID "the stored account record is damaged: policy"
 damage Policy '{}' 422 SEAL_INVALID "the stored account record is damaged: account: policy.allow_digest"
 # Another existing KMS key id: KMS refuses to decrypt a blob made under a
-# different key (IncorrectKeyException) and the enclave reports KMS's
-# refusals as they are (KMS_DENIED, 502); only InvalidCiphertextException is
-# read as "this blob is not this account's" (src/enclave/ops_account.c).
+# different key (IncorrectKeyException); the enclave always names the
+# account's own key, so that means the record does not belong together:
+# SEAL_INVALID, like InvalidCiphertextException (src/enclave/ops_account.c).
 key2=$(stack_kms_create_key host-faults-other)
 stack_kms_pin "$key2" "$ENCLAVE"
-damage KeyId "$key2" 502 KMS_DENIED "IncorrectKeyException"
+damage KeyId "$key2" 422 SEAL_INVALID "IncorrectKeyException"
 sign_ok alice "$ADDR_A" "alice restored"
 no_secrets "$tmp/host.log" "host log"
 no_secrets "$tmp/enclave.log" "enclave log"
