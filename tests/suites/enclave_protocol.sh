@@ -25,6 +25,18 @@ if "$ENCLAVE" --listen "unix:$tmp/x.sock" --nsm emulated --nsm-state "$nsm" >"$t
 fi
 grep -q 'refusing the emulated NSM without --dev' "$tmp/nodev.log" || fail "no clear refusal: $(cat "$tmp/nodev.log")"
 pass "--nsm emulated without --dev: refused ($(head -c 60 "$tmp/nodev.log")...)"
+# The enclave serves only unix sockets (locally) and vsock, never TCP; and it
+# never replaces a file that is not a socket.
+if "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen tcp:127.0.0.1:0 >"$tmp/tcp.log" 2>&1; then
+  fail "the enclave listened on TCP"
+fi
+grep -q 'listen: expected unix:/path or vsock:PORT' "$tmp/tcp.log" || fail "tcp listen: $(cat "$tmp/tcp.log")"
+: >"$tmp/not-a-socket"
+if "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$tmp/not-a-socket" >"$tmp/nosock.log" 2>&1; then
+  fail "the enclave replaced a regular file with its socket"
+fi
+grep -q 'exists and is not a socket' "$tmp/nosock.log" && [ -f "$tmp/not-a-socket" ] || fail "not-a-socket: $(cat "$tmp/nosock.log")"
+pass "--listen tcp: refused; a regular file at the socket path is left alone"
 
 stack_kms_start "$tmp/kms" "$nsm" "$tmp/kms.log"
 pids+=("$STACK_KMS_PID")
