@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     if (nw_storage_seq_cursor_decode(&seq, text, &err) == NW_OK) {
-        snprintf(again, sizeof again, "q%lld", seq);
+        nw_storage_seq_cursor_encode(again, seq);
         if (seq <= 0 || strcmp(again, text) != 0)
             abort();
     }

@@ -6,6 +6,7 @@
 #include "storage_cursor.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nitrowallet/hex.h"
@@ -65,3 +66,7 @@ bad:
     return nw_fail(err, NW_ERR_BAD_REQUEST, "cursor: not a cursor of this audit trail");
 }
 
+void nw_storage_seq_cursor_encode(char out[NW_STORAGE_CURSOR_MAX + 1], long long seq)
+{
+    snprintf(out, NW_STORAGE_CURSOR_MAX + 1, "q%lld", seq);
+}

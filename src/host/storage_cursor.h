@@ -14,5 +14,6 @@ NW_MUST_CHECK enum nw_err nw_storage_account_cursor_decode(char name[NW_STORAGE_
                                                            struct nw_error *err);
 void nw_storage_account_cursor_encode(char out[NW_STORAGE_CURSOR_MAX + 1], const char *name);
 NW_MUST_CHECK enum nw_err nw_storage_seq_cursor_decode(long long *before, const char *cursor, struct nw_error *err);
+void nw_storage_seq_cursor_encode(char out[NW_STORAGE_CURSOR_MAX + 1], long long seq);
 
 #endif

@@ -348,7 +348,7 @@ static enum nw_err list_signed_values(struct nw_storage *st, const char *name, s
     NW_GUARD(query_pages(d, req, DDB_SIGNED, limit + 1, read_signed_any, (char *)items, sizeof *items, &count, err));
     if (count > limit) {
         nw_signed_value_record_clear(&items[limit]);
-        snprintf(out->next_cursor, sizeof out->next_cursor, "q%lld", items[limit - 1].seq);
+        nw_storage_seq_cursor_encode(out->next_cursor, items[limit - 1].seq);
         count = limit;
     }
     out->items = items;

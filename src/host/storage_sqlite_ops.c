@@ -179,7 +179,7 @@ static enum nw_err list_signed_values(struct nw_storage *st, const char *name, s
         out->count++;
     }
     if (src == SQLITE_ROW)
-        snprintf(out->next_cursor, sizeof out->next_cursor, "q%lld", out->items[out->count - 1].seq);
+        nw_storage_seq_cursor_encode(out->next_cursor, out->items[out->count - 1].seq);
     else if (src != SQLITE_DONE)
         rc = nw_sqlite_fail(err, s->rdb, src, "select");
 out:
