@@ -21,53 +21,19 @@
 #include <unistd.h>
 
 #include "nitrowallet/storage.h"
-
-/* EIP-55 test vectors (https://eips.ethereum.org/EIPS/eip-55). */
-#define ADDR1 "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
-#define ADDR2 "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
-#define DIGEST                                                                                                         \
-    "0x"                                                                                                               \
-    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-#define TIME "2026-11-21T09:30:00.123Z"
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    struct nw_storage *st;
-};
+#include "sqlite_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    struct nw_error err = {0};
+    struct fixture *f = fixture_open("nw-storage");
 
-    if (f == NULL)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/nw-storage-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/nitrowallet.db", f->dir);
-    if (nw_storage_sqlite_open(&f->st, f->path, &err) != NW_OK) {
-        fprintf(stderr, "open: %s\n", err.msg);
-        return -1;
-    }
     *state = f;
-    return 0;
+    return f == NULL ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    char p[128];
-
-    nw_storage_close(f->st);
-    unlink(f->path);
-    snprintf(p, sizeof p, "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", f->path);
-    unlink(p);
-    rmdir(f->dir);
-    free(f);
+    fixture_close(*state);
     return 0;
 }
 

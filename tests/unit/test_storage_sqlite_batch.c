@@ -26,34 +26,16 @@
 
 #include "../../src/host/storage_sqlite_internal.h"
 #include "nitrowallet/storage.h"
-
-#define ADDR1 "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed" /* EIP-55 vectors */
-#define ADDR2 "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
-#define DIGEST "0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-#define TIME "2026-11-21T09:30:00.123Z"
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    struct nw_storage *st;
-};
+#include "sqlite_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
+    struct fixture *f = fixture_open("nw-batch");
     struct nw_error err = {0};
     int exists = 0;
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/nw-batch-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/nitrowallet.db", f->dir);
-    if (nw_storage_sqlite_open(&f->st, f->path, &err) != NW_OK) {
-        fprintf(stderr, "open: %s\n", err.msg);
-        return -1;
-    }
     char *names[] = {"alice", "bob"}, *addrs[] = {ADDR1, ADDR2};
     for (int i = 0; i < 2; i++) {
         struct nw_account_record a = {
@@ -75,17 +57,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    char p[128];
-
-    nw_storage_close(f->st);
-    unlink(f->path);
-    snprintf(p, sizeof p, "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", f->path);
-    unlink(p);
-    rmdir(f->dir);
-    free(f);
+    fixture_close(*state);
     return 0;
 }
 
