@@ -62,9 +62,15 @@ NW_MUST_CHECK enum nw_err nw_dkcache_new(struct nw_dkcache **out, const struct n
                                          struct nw_error *err);
 void nw_dkcache_free(struct nw_dkcache *c); /* wipes every key; NULL is fine */
 
-/* The id of (key id, blob, context pairs): SHA-256 over length-prefixed fields. */
-void nw_dkcache_id(uint8_t id[NW_DKCACHE_ID_LEN], const char *kms_key_id, const uint8_t *blob, size_t blob_len,
-                   const char *const *context_kv, size_t n_context_kv);
+/* One input of an id: `len` bytes at `p` (text or binary alike). */
+struct nw_dkcache_part {
+    const void *p;
+    size_t len;
+};
+
+/* The id of the given parts, in order: SHA-256 over a domain tag and each
+ * part length-prefixed, so no two different part lists share an id. */
+void nw_dkcache_id(uint8_t id[NW_DKCACHE_ID_LEN], const struct nw_dkcache_part *parts, size_t n_parts);
 
 /* 1 and the key copied to `key` on a hit (one use counted; an entry that
  * reaches its last use or its age is removed and wiped); 0 on a miss. */

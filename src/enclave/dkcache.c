@@ -110,8 +110,7 @@ static void put_field(EVP_MD_CTX *ctx, const void *p, size_t len)
     if (len) EVP_DigestUpdate(ctx, p, len);
 }
 
-void nw_dkcache_id(uint8_t id[NW_DKCACHE_ID_LEN], const char *kms_key_id, const uint8_t *blob, size_t blob_len,
-                   const char *const *context_kv, size_t n_context_kv)
+void nw_dkcache_id(uint8_t id[NW_DKCACHE_ID_LEN], const struct nw_dkcache_part *parts, size_t n_parts)
 {
     static const char domain[] = "nitrowallet data-key cache v1";
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -121,9 +120,7 @@ void nw_dkcache_id(uint8_t id[NW_DKCACHE_ID_LEN], const char *kms_key_id, const 
     if (ctx == NULL) return; /* an all-zero id is never inserted (see put) */
     if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
         put_field(ctx, domain, sizeof domain - 1);
-        put_field(ctx, kms_key_id ? kms_key_id : "", kms_key_id ? strlen(kms_key_id) : 0);
-        put_field(ctx, blob, blob_len);
-        for (size_t i = 0; i < n_context_kv; i++) put_field(ctx, context_kv[i], strlen(context_kv[i]));
+        for (size_t i = 0; i < n_parts; i++) put_field(ctx, parts[i].p, parts[i].len);
         if (EVP_DigestFinal_ex(ctx, id, &len) != 1 || len != NW_DKCACHE_ID_LEN) memset(id, 0, NW_DKCACHE_ID_LEN);
     }
     EVP_MD_CTX_free(ctx);

@@ -18,7 +18,6 @@
 
 #include "nitrowallet/base64.h"
 #include "nitrowallet/dkcache.h"
-#include "nitrowallet/hex.h"
 #include "nitrowallet/json.h"
 
 #define KEY_DRAWS 8
@@ -33,12 +32,20 @@ static void cache_id(uint8_t id[NW_DKCACHE_ID_LEN], const struct nw_enclave_acco
                      size_t blob_len, const struct nw_kms_kv kv[2], const struct nw_aws_credentials *creds,
                      const uint8_t *sealed, size_t sealed_len)
 {
-    char sealed_hex[2 * NW_ENCLAVE_MAX_SEALED + 3];
-    const char *fields[8] = {kv[0].key, kv[0].value, kv[1].key, kv[1].value, creds->access_key_id,
-                             creds->secret_access_key, creds->session_token ? creds->session_token : "", sealed_hex};
-    if (nw_hex_encode(sealed_hex, sizeof sealed_hex, sealed, sealed_len) != NW_OK)
-        sealed_hex[0] = '\0';
-    nw_dkcache_id(id, a->kms_key_id, blob, blob_len, fields, 8);
+    const char *token = creds->session_token ? creds->session_token : "";
+    const struct nw_dkcache_part parts[] = {
+        {a->kms_key_id, strlen(a->kms_key_id)},
+        {blob, blob_len},
+        {kv[0].key, strlen(kv[0].key)},
+        {kv[0].value, strlen(kv[0].value)},
+        {kv[1].key, strlen(kv[1].key)},
+        {kv[1].value, strlen(kv[1].value)},
+        {creds->access_key_id, strlen(creds->access_key_id)},
+        {creds->secret_access_key, strlen(creds->secret_access_key)},
+        {token, strlen(token)},
+        {sealed, sealed_len},
+    };
+    nw_dkcache_id(id, parts, sizeof parts / sizeof parts[0]);
 }
 
 /* A private key from NSM randomness, redrawing out-of-range entropy. */

@@ -32,13 +32,23 @@ static struct nw_dkcache *make(int enabled, unsigned age_s, unsigned long long u
     return c;
 }
 
+/* An id over a key id, a blob and text fields, as the enclave builds them. */
+static void idv(uint8_t id[32], const char *key, const uint8_t *blob, size_t blob_len, const char *const *ctx, size_t n)
+{
+    struct nw_dkcache_part parts[8];
+    parts[0] = (struct nw_dkcache_part){key, strlen(key)};
+    parts[1] = (struct nw_dkcache_part){blob, blob_len};
+    for (size_t i = 0; i < n; i++) parts[2 + i] = (struct nw_dkcache_part){ctx[i], strlen(ctx[i])};
+    nw_dkcache_id(id, parts, 2 + n);
+}
+
 static void id_of(uint8_t id[32], int n)
 {
     char name[32];
     const char *ctx[2] = {"nitrowallet:account", name};
     uint8_t blob[8] = {1, 2, 3, 4, 5, 6, 7, (uint8_t)n};
     snprintf(name, sizeof name, "acct-%d", n);
-    nw_dkcache_id(id, "key-1", blob, sizeof blob, ctx, 2);
+    idv(id, "key-1", blob, sizeof blob, ctx, 2);
 }
 
 static void key_of(uint8_t k[32], int n)
@@ -174,17 +184,17 @@ static void test_id_binds_every_input(void **state)
     uint8_t ids[7][32];
     const uint8_t blob[3] = {1, 2, 3}, blob2[3] = {1, 2, 4};
     const char *c1[2] = {"ab", "c"}, *c2[2] = {"a", "bc"}, *c3[2] = {"ab", "d"};
-    nw_dkcache_id(ids[0], "k", blob, 3, c1, 2);
-    nw_dkcache_id(ids[1], "k2", blob, 3, c1, 2);
-    nw_dkcache_id(ids[2], "k", blob2, 3, c1, 2);
-    nw_dkcache_id(ids[3], "k", blob, 3, c2, 2);
-    nw_dkcache_id(ids[4], "k", blob, 3, c3, 2);
-    nw_dkcache_id(ids[5], "k", blob, 2, c1, 2);
-    nw_dkcache_id(ids[6], "k", blob, 3, c1, 1);
+    idv(ids[0], "k", blob, 3, c1, 2);
+    idv(ids[1], "k2", blob, 3, c1, 2);
+    idv(ids[2], "k", blob2, 3, c1, 2);
+    idv(ids[3], "k", blob, 3, c2, 2);
+    idv(ids[4], "k", blob, 3, c3, 2);
+    idv(ids[5], "k", blob, 2, c1, 2);
+    idv(ids[6], "k", blob, 3, c1, 1);
     for (int i = 0; i < 7; i++)
         for (int j = i + 1; j < 7; j++) assert_memory_not_equal(ids[i], ids[j], 32);
     uint8_t again[32];
-    nw_dkcache_id(again, "k", blob, 3, c1, 2);
+    idv(again, "k", blob, 3, c1, 2);
     assert_memory_equal(again, ids[0], 32);
 }
 
