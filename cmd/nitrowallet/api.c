@@ -69,6 +69,14 @@ static int call(const struct cli_client *c, const char *method, const char *path
     return rc;
 }
 
+/* 1 if `s` is non-NULL and only URL-unreserved characters (RFC 3986), so it
+ * can go into a query string as it is: how cursors are checked. */
+static int url_safe(const char *s)
+{
+    return s != NULL &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~") == strlen(s);
+}
+
 static int check_name(const char *name)
 {
     if (!nw_storage_name_valid(name)) {
@@ -165,8 +173,7 @@ static int account_list(const struct cli_client *c, const struct flags *f)
                    cli_json_str(a, "created_at") ? cli_json_str(a, "created_at") : "?");
         }
         const char *next = cli_json_str(r.json, "next_cursor");
-        snprintf(cursor, sizeof cursor, "%s", next && strspn(next, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                                  "0123456789-_.~") == strlen(next) ? next : "");
+        snprintf(cursor, sizeof cursor, "%s", url_safe(next) ? next : "");
         cli_response_free(&r);
     } while (cursor[0] && !f->limit);
     return rc;
@@ -323,8 +330,7 @@ int nw_cli_signatures(const struct cli_client *c, int argc, char **argv)
         return rc;
     if (n != 1 || !check_name(pos[0]))
         return usage_error("signatures NAME [--limit N] [--cursor C]");
-    if (f.cursor && strspn(f.cursor, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~") !=
-                        strlen(f.cursor))
+    if (f.cursor && !url_safe(f.cursor))
         return usage_error("--cursor: not a cursor this service returned");
     snprintf(path, sizeof path, "/v1/accounts/%s/signatures?limit=%u%s%.500s", pos[0], f.limit ? f.limit : 50,
              f.cursor ? "&cursor=" : "", f.cursor ? f.cursor : "");
