@@ -206,7 +206,10 @@ static void pool_give(struct nw_enclave_pool *p, size_t ep, unsigned cn, int fd,
     pthread_mutex_lock(&p->mu);
     p->eps[ep].conns[cn].fd = fd;
     p->eps[ep].conns[cn].busy = 0;
-    p->eps[ep].up = !endpoint_down && fd >= 0 ? 1 : p->eps[ep].up && !endpoint_down;
+    if (endpoint_down)
+        p->eps[ep].up = 0;
+    else if (fd >= 0)
+        p->eps[ep].up = 1; /* a connection is open: it answered */
     if (endpoint_down) p->eps[ep].down_until_ms = now_ms() + POOL_BACKOFF_MS;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
