@@ -40,25 +40,36 @@ CPPFLAGS    += -D_FORTIFY_SOURCE=2
 endif
 
 # --- sources, by layer (see docs/architecture.md) ---------------------------
-# libnitrowallet-core: the signing core the enclave links (keys live here).
-# libnitrowallet-aws:  attestation, NSM, SigV4, CMS, TLS/HTTP client, KMS client.
-# libnitrowallet-kms:  the nitrowallet-kms emulator's server side (never in the enclave).
-# libnitrowallet-enclave: the enclave daemon's protocol server, worker pool and operations.
-# libnitrowallet-host: the host's storage, API and enclave pool (never in the enclave).
-# Binaries link the archives they need; a static archive contributes only the
-# objects a binary references.
+# One archive per layer, named after its folder:
+# libnitrowallet-core:    src/core, encoding, crypto, eth: the signing core (keys live here).
+# libnitrowallet-net:     src/net: unix/TCP/vsock transports, TLS, the bounded HTTP/1.1 client.
+# libnitrowallet-attest:  src/attest: CBOR, COSE, attestation documents, the NSM, dev CAs, X.509.
+# libnitrowallet-aws:     src/aws: SigV4, KMS JSON, CMS, the enclave's KMS client, the credential chain.
+# libnitrowallet-proto:   src/proto: the host <-> enclave protocol, the one thing both sides share.
+# libnitrowallet-kms:     src/kms: the nitrowallet-kms emulator's server side (never in the enclave).
+# libnitrowallet-enclave: src/enclave: the enclave daemon's server, worker pool and operations.
+# libnitrowallet-host:    src/host (+ api/, storage/): the host's API, storage, enclave pool, KMS
+#                         proxy (never in the enclave).
+# Binaries link the archives they need, higher layers first (ALL_LIBS); a
+# static archive contributes only the objects a binary references.
 CORE_SRC    := $(wildcard src/core/*.c) $(wildcard src/encoding/*.c) \
                $(wildcard src/crypto/*.c) $(wildcard src/eth/*.c)
-AWS_SRC     := $(wildcard src/attest/*.c) $(wildcard src/aws/*.c)
+NET_SRC     := $(wildcard src/net/*.c)
+ATTEST_SRC  := $(wildcard src/attest/*.c)
+AWS_SRC     := $(wildcard src/aws/*.c)
+PROTO_SRC   := $(wildcard src/proto/*.c)
 KMS_SRC     := $(wildcard src/kms/*.c)
 ENCLAVE_SRC := $(wildcard src/enclave/*.c)
-HOST_SRC    := $(wildcard src/host/*.c)
+HOST_SRC    := $(wildcard src/host/*.c) $(wildcard src/host/api/*.c) $(wildcard src/host/storage/*.c)
 CORE_LIB    := $(BUILD)/lib/libnitrowallet-core.a
+NET_LIB     := $(BUILD)/lib/libnitrowallet-net.a
+ATTEST_LIB  := $(BUILD)/lib/libnitrowallet-attest.a
 AWS_LIB     := $(BUILD)/lib/libnitrowallet-aws.a
+PROTO_LIB   := $(BUILD)/lib/libnitrowallet-proto.a
 KMS_LIB     := $(BUILD)/lib/libnitrowallet-kms.a
 ENCLAVE_LIB := $(BUILD)/lib/libnitrowallet-enclave.a
 HOST_LIB    := $(BUILD)/lib/libnitrowallet-host.a
-ALL_LIBS    := $(HOST_LIB) $(ENCLAVE_LIB) $(KMS_LIB) $(AWS_LIB) $(CORE_LIB)
+ALL_LIBS    := $(HOST_LIB) $(ENCLAVE_LIB) $(KMS_LIB) $(PROTO_LIB) $(AWS_LIB) $(ATTEST_LIB) $(NET_LIB) $(CORE_LIB)
 
 CMDS        := $(notdir $(wildcard cmd/*))
 CMD_BIN     := $(CMDS:%=$(BUILD)/bin/%)
@@ -91,7 +102,10 @@ define archive
 	rm -f $@ && ar rcs $@ $^
 endef
 $(CORE_LIB): $(CORE_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
+$(NET_LIB): $(NET_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
+$(ATTEST_LIB): $(ATTEST_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(AWS_LIB): $(AWS_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
+$(PROTO_LIB): $(PROTO_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(KMS_LIB): $(KMS_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(ENCLAVE_LIB): $(ENCLAVE_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(HOST_LIB): $(HOST_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)

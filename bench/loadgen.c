@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nitrowallet/enclave.h"
+#include "nitrowallet/proto.h"
 #include "nitrowallet/secret.h"
 #include "nitrowallet/transport.h"
 
@@ -123,7 +123,7 @@ static void *enclave_main(void *arg)
     struct nw_error err = {0};
     struct nw_buf reply;
     int fd = -1;
-    nw_buf_init(&reply, NW_ENCLAVE_MAX_FRAME);
+    nw_buf_init(&reply, NW_PROTO_MAX_FRAME);
     for (unsigned long long k = 0;; k++) {
         double slot = next_slot(w, k);
         wait_until(slot);
@@ -131,8 +131,8 @@ static void *enclave_main(void *arg)
         if (t0 >= g_end) break;
         int eof = 0, ok = 0;
         if (fd < 0 && nw_transport_connect(&fd, w->o->connect, &err) != NW_OK) fd = -1;
-        if (fd >= 0 && nw_enclave_frame_write(fd, (const uint8_t *)w->payload, w->payload_len, &err) == NW_OK &&
-            nw_enclave_frame_read(fd, &reply, &eof, &err) == NW_OK && !eof)
+        if (fd >= 0 && nw_proto_frame_write(fd, (const uint8_t *)w->payload, w->payload_len, &err) == NW_OK &&
+            nw_proto_frame_read(fd, &reply, &eof, &err) == NW_OK && !eof)
             ok = memmem(reply.data, reply.len, "\"result\"", 8) != NULL;
         else if (fd >= 0) {
             close(fd);

@@ -1,6 +1,6 @@
 /*
  * fuzz_auth_config.c - libFuzzer target for the host's tokens config parser
- * and bearer header check (src/host/auth.c, auth.h).
+ * and bearer header check (src/host/api/auth.c, auth.h).
  *
  * The input is tried as a tokens config: whatever nw_auth_load accepts must
  * hold 1..NW_AUTH_MAX_TOKENS tokens, every check must compare against all

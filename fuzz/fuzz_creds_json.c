@@ -1,6 +1,6 @@
 /*
  * fuzz_creds_json.c - libFuzzer target for the container / IMDS credentials
- * JSON reader and the ISO 8601 expiry reader (src/host/credentials_parse.c).
+ * JSON reader and the ISO 8601 expiry reader (src/aws/credentials_parse.c).
  *
  * The first byte picks IMDS (Code "Success" required) or container; the rest
  * is the document.  Accepted documents must yield bounded, printable fields

@@ -1,6 +1,6 @@
 /*
  * fuzz_creds_sts.c - libFuzzer target for the STS AssumeRoleWithWebIdentity
- * XML reader and the STS error-code reader (src/host/credentials_parse.c).
+ * XML reader and the STS error-code reader (src/aws/credentials_parse.c).
  *
  * Whatever the reader accepts must have produced four non-empty, printable,
  * NUL-terminated fields inside their bounds; on refusal the output must be

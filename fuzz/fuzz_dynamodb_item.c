@@ -1,6 +1,6 @@
 /*
  * fuzz_dynamodb_item.c - the DynamoDB backend's readers of untrusted
- * responses (src/host/storage_dynamodb_item.c): the body parser, the error
+ * responses (src/host/storage/storage_dynamodb_item.c): the body parser, the error
  * type extractor, the strict item readers and the number reader.  The first
  * byte picks what the body is read as: 0 GetItem of AccountTable, 1 of
  * SignedValueTable, 2 of IdempotencyTable, 3 a Query page of accounts, 4 of
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/host/storage_dynamodb_internal.h"
+#include "../src/host/storage/storage_dynamodb_internal.h"
 #include "nitrowallet/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

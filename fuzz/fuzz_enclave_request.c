@@ -46,24 +46,24 @@ static void params(const cJSON *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct nw_enclave_request req;
+    struct nw_proto_request req;
     struct nw_error err;
     struct nw_buf out;
     size_t len;
 
-    if (size >= 4 && nw_enclave_frame_length(&len, data, &err) == NW_OK && (len == 0 || len > NW_ENCLAVE_MAX_FRAME))
+    if (size >= 4 && nw_proto_frame_length(&len, data, &err) == NW_OK && (len == 0 || len > NW_PROTO_MAX_FRAME))
         abort();
-    nw_buf_init(&out, NW_ENCLAVE_MAX_FRAME);
-    if (nw_enclave_request_parse(&req, data, size, &err) == NW_OK) {
+    nw_buf_init(&out, NW_PROTO_MAX_FRAME);
+    if (nw_proto_request_parse(&req, data, size, &err) == NW_OK) {
         if (req.id == NULL || !cJSON_IsObject(req.params) || req.op[0] == '\0')
             abort();
         params(req.params);
-        if (nw_enclave_reply_result(&out, req.id, req.params) != NW_OK)
+        if (nw_proto_reply_result(&out, req.id, req.params) != NW_OK)
             abort();
-    } else if (nw_enclave_reply_error(&out, req.id, nw_err_name(err.code), err.msg) != NW_OK) {
+    } else if (nw_proto_reply_error(&out, req.id, nw_err_name(err.code), err.msg) != NW_OK) {
         abort();
     }
-    nw_enclave_request_free(&req);
+    nw_proto_request_free(&req);
     nw_buf_free(&out);
     return 0;
 }

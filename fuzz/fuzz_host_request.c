@@ -1,6 +1,6 @@
 /*
  * fuzz_host_request.c - raw HTTP requests against a running nitrowallet-host
- * API (host.h, src/host/http.c, api_*.c): routing, bearer-token parsing,
+ * API (host.h, src/host/api/http.c, api_*.c): routing, bearer-token parsing,
  * body bounds, content type, strict bodies, pagination arguments and the
  * Idempotency-Key path.  The host is started once, on 127.0.0.1 with plain
  * HTTP, SQLite in a temporary directory and one admin and one signer token;

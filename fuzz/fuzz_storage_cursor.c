@@ -1,6 +1,6 @@
 /*
  * fuzz_storage_cursor.c - libFuzzer target for the storage backends'
- * pagination cursors (src/host/storage_cursor.c), which API clients send
+ * pagination cursors (src/host/storage/storage_cursor.c), which API clients send
  * back in `?cursor=`.
  *
  * The input is taken as text (NUL-terminated copy).  An account cursor that
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/host/storage_cursor.h"
+#include "../src/host/storage/storage_cursor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

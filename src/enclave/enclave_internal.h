@@ -51,7 +51,7 @@ NW_MUST_CHECK enum nw_err nw_enclave_parse_key_id(const char **s, size_t *len, c
                                                   struct nw_error *err);
 NW_MUST_CHECK enum nw_err nw_enclave_parse_policy(struct nw_enclave_policy *p, const cJSON *item,
                                                   struct nw_error *err);
-/* Pointers into the request tree, which nw_enclave_request_free wipes. */
+/* Pointers into the request tree, which nw_proto_request_free wipes. */
 NW_MUST_CHECK enum nw_err nw_enclave_parse_credentials(struct nw_aws_credentials *c, const cJSON *item,
                                                        struct nw_error *err);
 NW_MUST_CHECK enum nw_err nw_enclave_parse_account(struct nw_enclave_account *a, const cJSON *item,

@@ -34,7 +34,7 @@ static enum nw_err op_health(struct nw_enclave_ops *ops, const cJSON *params, cJ
         return rc;
     if (cJSON_AddStringToObject(result, "status", "ok") == NULL ||
         cJSON_AddStringToObject(result, "nsm", nw_nsm_is_emulated(ops->nsm) ? "emulated" : "device") == NULL ||
-        cJSON_AddNumberToObject(result, "protocol", NW_ENCLAVE_PROTOCOL_VERSION) == NULL)
+        cJSON_AddNumberToObject(result, "protocol", NW_PROTO_VERSION) == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
     struct nw_kms_stats ks;
     cJSON *k = cJSON_AddObjectToObject(result, "kms");
@@ -108,16 +108,16 @@ static const struct {
     const char *name;
     nw_enclave_op_fn fn;
 } op_table[] = {
-    {"health", op_health},
-    {"attestation", op_attestation},
-    {"generate_account", nw_enclave_op_generate_account},
-    {"sign_transaction", nw_enclave_op_sign_transaction},
-    {"sign_message", nw_enclave_op_sign_message},
-    {"sign_typed_data", nw_enclave_op_sign_typed_data},
-    {"sign_digest", nw_enclave_op_sign_digest},
+    {NW_OP_HEALTH, op_health},
+    {NW_OP_ATTESTATION, op_attestation},
+    {NW_OP_GENERATE_ACCOUNT, nw_enclave_op_generate_account},
+    {NW_OP_SIGN_TRANSACTION, nw_enclave_op_sign_transaction},
+    {NW_OP_SIGN_MESSAGE, nw_enclave_op_sign_message},
+    {NW_OP_SIGN_TYPED_DATA, nw_enclave_op_sign_typed_data},
+    {NW_OP_SIGN_DIGEST, nw_enclave_op_sign_digest},
 };
 
-static enum nw_err dispatch(struct nw_enclave_ops *ops, const struct nw_enclave_request *req, cJSON *result,
+static enum nw_err dispatch(struct nw_enclave_ops *ops, const struct nw_proto_request *req, cJSON *result,
                             struct nw_error *err)
 {
     for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++)
@@ -128,24 +128,24 @@ static enum nw_err dispatch(struct nw_enclave_ops *ops, const struct nw_enclave_
 
 enum nw_err nw_enclave_handle(struct nw_enclave_ops *ops, const uint8_t *p, size_t len, struct nw_buf *out)
 {
-    struct nw_enclave_request req;
+    struct nw_proto_request req;
     struct nw_error err = {0};
     cJSON *result = NULL;
     enum nw_err rc;
 
-    rc = nw_enclave_request_parse(&req, p, len, &err);
+    rc = nw_proto_request_parse(&req, p, len, &err);
     if (rc == NW_OK) {
         result = cJSON_CreateObject();
         rc = result ? dispatch(ops, &req, result, &err) : nw_fail(&err, NW_ERR_NOMEM, "out of memory");
     }
     if (rc == NW_OK) {
-        rc = nw_enclave_reply_result(out, req.id, result);
+        rc = nw_proto_reply_result(out, req.id, result);
     } else {
         fprintf(stderr, "nitrowallet-enclave: %s: %s: %s\n", req.op[0] ? req.op : "(request)", nw_err_name(rc),
                 err.msg);
-        rc = nw_enclave_reply_error(out, req.id, nw_err_name(rc), err.msg);
+        rc = nw_proto_reply_error(out, req.id, nw_err_name(rc), err.msg);
     }
     cJSON_Delete(result);
-    nw_enclave_request_free(&req);
+    nw_proto_request_free(&req);
     return rc;
 }

@@ -15,7 +15,7 @@
  * thread.
  *
  * Trust boundary: every connection is the untrusted host.  Frames are
- * bounded by frame.c; request buffers (which carry AWS credentials) are
+ * bounded by src/proto/frame.c; request buffers (which carry AWS credentials) are
  * wiped when released.
  */
 #include "server_internal.h"
@@ -87,19 +87,19 @@ static void give_worker(struct server *s, struct worker *w)
 /* An error reply that echoes the request's id when one can be read. */
 static enum nw_err write_error(int fd, const uint8_t *req, size_t req_len, const char *code, const char *msg)
 {
-    struct nw_enclave_request r;
+    struct nw_proto_request r;
     struct nw_error e;
     struct nw_buf out;
     enum nw_err rc;
 
-    nw_buf_init(&out, NW_ENCLAVE_MAX_FRAME);
+    nw_buf_init(&out, NW_PROTO_MAX_FRAME);
     memset(&r, 0, sizeof r);
-    if (req != NULL && nw_enclave_request_parse(&r, req, req_len, &e) != NW_OK)
+    if (req != NULL && nw_proto_request_parse(&r, req, req_len, &e) != NW_OK)
         r.id = NULL;
-    rc = nw_enclave_reply_error(&out, r.id, code, msg);
+    rc = nw_proto_reply_error(&out, r.id, code, msg);
     if (rc == NW_OK)
-        rc = nw_enclave_frame_write(fd, out.data, out.len, &e);
-    nw_enclave_request_free(&r);
+        rc = nw_proto_frame_write(fd, out.data, out.len, &e);
+    nw_proto_request_free(&r);
     nw_buf_free(&out);
     return rc;
 }
@@ -113,9 +113,9 @@ static enum nw_err serve_one(struct server *s, int fd)
     int eof = 0;
     enum nw_err rc;
 
-    nw_buf_init(&req, NW_ENCLAVE_MAX_FRAME);
-    nw_buf_init(&reply, NW_ENCLAVE_MAX_FRAME);
-    rc = nw_enclave_frame_read(fd, &req, &eof, &e);
+    nw_buf_init(&req, NW_PROTO_MAX_FRAME);
+    nw_buf_init(&reply, NW_PROTO_MAX_FRAME);
+    rc = nw_proto_frame_read(fd, &req, &eof, &e);
     if (rc == NW_ERR_UNAVAILABLE || rc == NW_ERR_NOMEM)
         goto out;
     if (rc != NW_OK) {
@@ -125,7 +125,7 @@ static enum nw_err serve_one(struct server *s, int fd)
         goto out;
     }
     if ((w = take_worker(s)) == NULL) {
-        rc = write_error(fd, req.data, req.len, NW_ENCLAVE_BUSY, "the enclave's request queue is full; retry later");
+        rc = write_error(fd, req.data, req.len, NW_PROTO_BUSY, "the enclave's request queue is full; retry later");
         goto out;
     }
     if (nw_enclave_handle(&w->ops, req.data, req.len, &reply) != NW_OK)
@@ -135,7 +135,7 @@ static enum nw_err serve_one(struct server *s, int fd)
     if (reply.len == 0)
         rc = write_error(fd, NULL, 0, nw_err_name(NW_ERR_INTERNAL), "out of memory building the reply");
     else
-        rc = nw_enclave_frame_write(fd, reply.data, reply.len, &e);
+        rc = nw_proto_frame_write(fd, reply.data, reply.len, &e);
 out:
     nw_buf_free(&req);
     nw_buf_free(&reply);
@@ -172,7 +172,7 @@ static void start_conn(struct server *s, int fd)
     if (c == NULL || slot == NW_ENCLAVE_MAX_CONNECTIONS) {
         pthread_mutex_unlock(&s->mu);
         free(c);
-        (void)write_error(fd, NULL, 0, NW_ENCLAVE_BUSY, "too many connections");
+        (void)write_error(fd, NULL, 0, NW_PROTO_BUSY, "too many connections");
         close(fd);
         return;
     }

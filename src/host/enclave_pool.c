@@ -10,16 +10,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "nitrowallet/enclave.h"
 #include "nitrowallet/enclave_pool.h"
-#include "nitrowallet/json.h"
-#include "nitrowallet/secret.h"
+#include "nitrowallet/proto.h"
 #include "nitrowallet/transport.h"
 
 #define POOL_BACKOFF_MS 500
@@ -227,87 +224,24 @@ static int pool_has_untried(struct nw_enclave_pool *p, const unsigned char *trie
     return any;
 }
 
-/* The request frame text: {"v":1,"id":N,"op":op,"params":params+credentials}. */
+/* The request frame text, with this call's AWS credentials when asked for. */
 static enum nw_err build_frame(struct nw_enclave_pool *p, const char *op, const cJSON *params, int with_creds,
                                unsigned long long id, char **text, struct nw_error *err)
 {
     enum nw_err rc = NW_OK;
     struct nw_host_credentials creds;
-    cJSON *req = cJSON_CreateObject();
-    cJSON *prm = cJSON_Duplicate(params, 1);
+    struct nw_proto_credentials pc;
     memset(&creds, 0, sizeof(creds));
-    if (req == NULL || prm == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
-    cJSON_AddNumberToObject(req, "v", 1);
-    cJSON_AddNumberToObject(req, "id", (double)id);
-    cJSON_AddStringToObject(req, "op", op);
-    if (with_creds) {
-        if (!p->has_creds) NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "no AWS credentials configured"));
-        NW_GUARD(p->creds.get(p->creds.ctx, &creds, err));
-        cJSON *c = cJSON_AddObjectToObject(prm, "credentials");
-        if (c == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "credentials"));
-        cJSON_AddStringToObject(c, "access_key_id", creds.access_key_id);
-        cJSON_AddStringToObject(c, "secret_access_key", creds.secret_access_key);
-        if (creds.session_token[0] != '\0')
-            cJSON_AddStringToObject(c, "session_token", creds.session_token);
-    }
-    cJSON_AddItemToObject(req, "params", prm);
-    prm = NULL;
-    *text = cJSON_PrintUnformatted(req);
-    if (*text == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
+    *text = NULL;
+    if (!with_creds) return nw_proto_request_build(text, id, op, params, NULL, err);
+    if (!p->has_creds) return nw_fail(err, NW_ERR_INTERNAL, "no AWS credentials configured");
+    NW_GUARD(p->creds.get(p->creds.ctx, &creds, err));
+    pc = (struct nw_proto_credentials){.access_key_id = creds.access_key_id,
+                                       .secret_access_key = creds.secret_access_key,
+                                       .session_token = creds.session_token};
+    rc = nw_proto_request_build(text, id, op, params, &pc, err);
 out:
     nw_host_credentials_wipe(&creds);
-    /* wipe the credential copies inside the tree before freeing it */
-    if (req != NULL) {
-        cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(req, "params"), "credentials");
-        for (cJSON *it = c ? c->child : NULL; it != NULL; it = it->next)
-            if (cJSON_IsString(it)) nw_wipe(it->valuestring, strlen(it->valuestring));
-    }
-    cJSON_Delete(req);
-    cJSON_Delete(prm);
-    return rc;
-}
-
-static enum nw_err map_code(const char *code)
-{
-    for (int c = NW_ERR_BAD_REQUEST; c <= NW_ERR_UNAVAILABLE; c++)
-        if (strcmp(code, nw_err_name((enum nw_err)c)) == 0) return (enum nw_err)c;
-    if (strcmp(code, NW_ENCLAVE_BUSY) == 0) return NW_ERR_UNAVAILABLE;
-    return NW_ERR_INTERNAL;
-}
-
-/* Parse a reply frame: {"id":..,"result":{..}} or {"id":..,"error":{code,message}}.
- * *busy is set when the enclave refused the request because its queue is full. */
-static enum nw_err parse_reply(const struct nw_buf *b, unsigned long long id, cJSON **result, int *busy,
-                               struct nw_error *err)
-{
-    enum nw_err rc = NW_OK;
-    cJSON *root = NULL;
-    NW_GUARD(nw_json_parse(&root, (const char *)b->data, b->len, NW_ENCLAVE_MAX_FRAME, err));
-    const cJSON *rid = nw_json_get(root, "id");
-    const cJSON *e = nw_json_get(root, "error");
-    if (cJSON_IsNull(rid) && e != NULL) {
-        /* the enclave could not read our request's id: it could not parse the frame */
-        const cJSON *code = nw_json_get(e, "code"), *msg = nw_json_get(e, "message");
-        NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "the enclave could not read the request: %.32s: %.300s",
-                         cJSON_IsString(code) ? code->valuestring : "?", cJSON_IsString(msg) ? msg->valuestring : "?"));
-    }
-    if (!cJSON_IsNumber(rid) || rid->valuedouble != (double)id)
-        NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "enclave reply id does not match"));
-    if (e != NULL) {
-        const cJSON *code = nw_json_get(e, "code"), *msg = nw_json_get(e, "message");
-        if (!cJSON_IsString(code) || !cJSON_IsString(msg))
-            NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "malformed enclave error reply"));
-        *busy = strcmp(code->valuestring, NW_ENCLAVE_BUSY) == 0;
-        NW_GUARD(nw_fail(err, map_code(code->valuestring), "%s", msg->valuestring));
-    }
-    cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(root, "result");
-    if (!cJSON_IsObject(r)) {
-        cJSON_Delete(r);
-        NW_GUARD(nw_fail(err, NW_ERR_INTERNAL, "enclave reply without result"));
-    }
-    *result = r;
-out:
-    cJSON_Delete(root);
     return rc;
 }
 
@@ -319,14 +253,14 @@ static enum nw_err exchange(int *fd, const char *spec, int timeout_ms, const cha
     enum nw_err rc = NW_OK;
     struct nw_buf reply;
     int eof = 0;
-    nw_buf_init(&reply, NW_ENCLAVE_MAX_FRAME);
+    nw_buf_init(&reply, NW_PROTO_MAX_FRAME);
     *io_failed = 1;
     *busy = 0;
     if (*fd < 0) NW_GUARD(nw_transport_connect_timeout(fd, spec, timeout_ms, err));
-    NW_GUARD(nw_enclave_frame_write(*fd, (const uint8_t *)frame, strlen(frame), err));
-    NW_GUARD(nw_enclave_frame_read(*fd, &reply, &eof, err));
+    NW_GUARD(nw_proto_frame_write(*fd, (const uint8_t *)frame, strlen(frame), err));
+    NW_GUARD(nw_proto_frame_read(*fd, &reply, &eof, err));
     *io_failed = 0;
-    NW_GUARD(parse_reply(&reply, id, result, busy, err));
+    NW_GUARD(nw_proto_reply_parse(reply.data, reply.len, id, result, busy, err));
 out:
     nw_buf_free(&reply);
     return rc;
@@ -366,15 +300,23 @@ static void read_health(struct nw_enclave_endpoint_stats *h, const cJSON *res)
 static void probe_endpoint(struct nw_enclave_pool *p, size_t i)
 {
     struct nw_error e = {0};
-    cJSON *res = NULL;
-    char frame[96];
+    cJSON *res = NULL, *params = cJSON_CreateObject();
+    char *frame = NULL;
     int fd = -1, io_failed = 0, busy = 0, connected;
     enum nw_err rc;
 
     pthread_mutex_lock(&p->mu);
     unsigned long long id = ++p->next_id;
     pthread_mutex_unlock(&p->mu);
-    snprintf(frame, sizeof frame, "{\"v\":1,\"id\":%llu,\"op\":\"health\",\"params\":{}}", id);
+    rc = params ? nw_proto_request_build(&frame, id, NW_OP_HEALTH, params, NULL, &e) : NW_ERR_NOMEM;
+    cJSON_Delete(params);
+    if (rc != NW_OK) {
+        pthread_mutex_lock(&p->mu);
+        p->stats.probes++;
+        p->stats.probe_failures++;
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
     connected = nw_transport_connect_timeout(&fd, p->eps[i].spec, POOL_PROBE_TIMEOUT_MS, &e) == NW_OK;
     rc = connected ? exchange(&fd, p->eps[i].spec, POOL_PROBE_TIMEOUT_MS, frame, id, &res, &io_failed, &busy, &e)
                    : NW_ERR_UNAVAILABLE;
@@ -396,6 +338,7 @@ static void probe_endpoint(struct nw_enclave_pool *p, size_t i)
     }
     pthread_mutex_unlock(&p->mu);
     cJSON_Delete(res);
+    nw_proto_text_free(frame);
 }
 
 static void *prober_main(void *arg)
@@ -471,10 +414,7 @@ enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *p, const char *op, cons
         pthread_mutex_unlock(&p->mu);
     }
 out:
-    if (frame != NULL) {
-        nw_wipe(frame, strlen(frame));
-        free(frame);
-    }
+    nw_proto_text_free(frame);
     if (rc != NW_OK) {
         pthread_mutex_lock(&p->mu);
         p->stats.failures++;

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "nitrowallet/enclave.h"
+#include "nitrowallet/proto.h"
 #include "nitrowallet/transport.h"
 
 #define LINE_MAX_BYTES (2u * 1024u * 1024u)
@@ -32,12 +32,12 @@ static int exchange(int fd, const char *req, size_t len)
     struct nw_error err = {0};
     int eof = 0;
 
-    nw_buf_init(&reply, NW_ENCLAVE_MAX_FRAME);
-    if (len > 0 && nw_enclave_frame_write(fd, (const uint8_t *)req, len, &err) != NW_OK) {
+    nw_buf_init(&reply, NW_PROTO_MAX_FRAME);
+    if (len > 0 && nw_proto_frame_write(fd, (const uint8_t *)req, len, &err) != NW_OK) {
         fprintf(stderr, "enclave_client: %s\n", err.msg);
         return 0;
     }
-    if (nw_enclave_frame_read(fd, &reply, &eof, &err) != NW_OK) {
+    if (nw_proto_frame_read(fd, &reply, &eof, &err) != NW_OK) {
         fprintf(stderr, "enclave_client: %s\n", eof ? "connection closed" : err.msg);
         return 0;
     }

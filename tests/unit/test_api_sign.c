@@ -1,5 +1,5 @@
 /*
- * test_api_sign.c - how the host's signing endpoint (src/host/api_sign.c)
+ * test_api_sign.c - how the host's signing endpoint (src/host/api/api_sign.c)
  * turns a stored account record into the enclave's `account` param, and how
  * it reports an enclave error: a damaged stored record (any field the
  * storage contract would refuse, or one the enclave's parser refuses) is
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/host/api_internal.h"
+#include "../../src/host/api/api_internal.h"
 
 /* EIP-55 test vector (https://eips.ethereum.org/EIPS/eip-55). */
 #define ADDR "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/host/credentials_internal.h"
+#include "../../src/aws/credentials_internal.h"
 #include "nitrowallet/credentials.h"
 
 #define S(x) x, strlen(x)

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nitrowallet/enclave.h"
+#include "nitrowallet/proto.h"
 #include "nitrowallet/enclave_pool.h"
 
 #define MAX_CONNS 64
@@ -50,7 +50,7 @@ static void reply(int fd, const char *text)
 {
     struct nw_error err;
     /* the client may be gone (timeout test): a failed write just ends this connection */
-    if (nw_enclave_frame_write(fd, (const uint8_t *)text, strlen(text), &err) != NW_OK) shutdown(fd, SHUT_RDWR);
+    if (nw_proto_frame_write(fd, (const uint8_t *)text, strlen(text), &err) != NW_OK) shutdown(fd, SHUT_RDWR);
 }
 
 static void *serve_conn(void *arg)
@@ -60,11 +60,11 @@ static void *serve_conn(void *arg)
     int fd = ca->fd;
     free(ca);
     struct nw_buf b;
-    nw_buf_init(&b, NW_ENCLAVE_MAX_FRAME);
+    nw_buf_init(&b, NW_PROTO_MAX_FRAME);
     for (;;) {
         int eof = 0;
         struct nw_error err;
-        if (nw_enclave_frame_read(fd, &b, &eof, &err) != NW_OK) break;
+        if (nw_proto_frame_read(fd, &b, &eof, &err) != NW_OK) break;
         char text[8192];
         snprintf(text, sizeof(text), "%.*s", (int)b.len, (const char *)b.data);
         pthread_mutex_lock(&f->mu);

@@ -28,13 +28,13 @@ static void frame_header_bounds(void **state)
     const uint8_t max[4] = {0, 0x10, 0, 0}, over[4] = {0, 0x10, 0, 1}, huge[4] = {0xff, 0xff, 0xff, 0xff};
 
     (void)state;
-    assert_int_equal(nw_enclave_frame_length(&len, zero, &err), NW_ERR_BAD_REQUEST);
-    assert_int_equal(nw_enclave_frame_length(&len, one, &err), NW_OK);
+    assert_int_equal(nw_proto_frame_length(&len, zero, &err), NW_ERR_BAD_REQUEST);
+    assert_int_equal(nw_proto_frame_length(&len, one, &err), NW_OK);
     assert_int_equal(len, 1);
-    assert_int_equal(nw_enclave_frame_length(&len, max, &err), NW_OK);
-    assert_int_equal(len, NW_ENCLAVE_MAX_FRAME);
-    assert_int_equal(nw_enclave_frame_length(&len, over, &err), NW_ERR_TOO_LARGE);
-    assert_int_equal(nw_enclave_frame_length(&len, huge, &err), NW_ERR_TOO_LARGE);
+    assert_int_equal(nw_proto_frame_length(&len, max, &err), NW_OK);
+    assert_int_equal(len, NW_PROTO_MAX_FRAME);
+    assert_int_equal(nw_proto_frame_length(&len, over, &err), NW_ERR_TOO_LARGE);
+    assert_int_equal(nw_proto_frame_length(&len, huge, &err), NW_ERR_TOO_LARGE);
     assert_non_null(strstr(err.msg, "4294967295"));
 }
 
@@ -47,35 +47,35 @@ static void frame_round_trip(void **state)
 
     (void)state;
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    nw_buf_init(&b, NW_ENCLAVE_MAX_FRAME);
-    assert_int_equal(nw_enclave_frame_write(sv[0], (const uint8_t *)msg, strlen(msg), &err), NW_OK);
-    assert_int_equal(nw_enclave_frame_write(sv[0], (const uint8_t *)"x", 1, &err), NW_OK);
-    assert_int_equal(nw_enclave_frame_write(sv[0], (const uint8_t *)"x", 0, &err), NW_ERR_TOO_LARGE);
-    assert_int_equal(nw_enclave_frame_read(sv[1], &b, &eof, &err), NW_OK);
+    nw_buf_init(&b, NW_PROTO_MAX_FRAME);
+    assert_int_equal(nw_proto_frame_write(sv[0], (const uint8_t *)msg, strlen(msg), &err), NW_OK);
+    assert_int_equal(nw_proto_frame_write(sv[0], (const uint8_t *)"x", 1, &err), NW_OK);
+    assert_int_equal(nw_proto_frame_write(sv[0], (const uint8_t *)"x", 0, &err), NW_ERR_TOO_LARGE);
+    assert_int_equal(nw_proto_frame_read(sv[1], &b, &eof, &err), NW_OK);
     assert_int_equal(eof, 0);
     assert_int_equal(b.len, strlen(msg));
     assert_memory_equal(b.data, msg, b.len);
-    assert_int_equal(nw_enclave_frame_read(sv[1], &b, &eof, &err), NW_OK);
+    assert_int_equal(nw_proto_frame_read(sv[1], &b, &eof, &err), NW_OK);
     assert_int_equal(b.len, 1);
     /* A header promising 10 bytes, then 3 and the end of the stream. */
     assert_int_equal(write(sv[0], "\0\0\0\x0a" "abc", 7), 7);
     close(sv[0]);
-    assert_int_equal(nw_enclave_frame_read(sv[1], &b, &eof, &err), NW_ERR_UNAVAILABLE);
+    assert_int_equal(nw_proto_frame_read(sv[1], &b, &eof, &err), NW_ERR_UNAVAILABLE);
     assert_int_equal(eof, 0);
-    assert_int_equal(nw_enclave_frame_read(sv[1], &b, &eof, &err), NW_ERR_UNAVAILABLE);
+    assert_int_equal(nw_proto_frame_read(sv[1], &b, &eof, &err), NW_ERR_UNAVAILABLE);
     assert_int_equal(eof, 1);
     nw_buf_free(&b);
     close(sv[1]);
 }
 
-static enum nw_err parse(struct nw_enclave_request *r, const char *s, struct nw_error *err)
+static enum nw_err parse(struct nw_proto_request *r, const char *s, struct nw_error *err)
 {
-    return nw_enclave_request_parse(r, (const uint8_t *)s, strlen(s), err);
+    return nw_proto_request_parse(r, (const uint8_t *)s, strlen(s), err);
 }
 
 static void envelope_accepts(void **state)
 {
-    struct nw_enclave_request r;
+    struct nw_proto_request r;
     struct nw_error err;
 
     (void)state;
@@ -83,11 +83,11 @@ static void envelope_accepts(void **state)
     assert_string_equal(r.op, "health");
     assert_string_equal(r.id->valuestring, "r-1");
     assert_true(cJSON_IsObject(r.params));
-    nw_enclave_request_free(&r);
+    nw_proto_request_free(&r);
     assert_int_equal(parse(&r, "{\"params\":{\"a\":1},\"op\":\"sign_digest\",\"id\":9007199254740991,\"v\":1}", &err),
                      NW_OK);
     assert_int_equal(r.id->valuedouble, 9007199254740991.0);
-    nw_enclave_request_free(&r);
+    nw_proto_request_free(&r);
 }
 
 static void envelope_refuses(void **state)
@@ -115,12 +115,12 @@ static void envelope_refuses(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct nw_enclave_request r;
+        struct nw_proto_request r;
         struct nw_error err = {0};
         assert_int_equal(parse(&r, cases[i].json, &err), NW_ERR_BAD_REQUEST);
         if ((r.id != NULL) != cases[i].has_id || strstr(err.msg, cases[i].msg) == NULL)
             fail_msg("case %zu: %s (id %p)", i, err.msg, (const void *)r.id);
-        nw_enclave_request_free(&r);
+        nw_proto_request_free(&r);
     }
 }
 
@@ -130,12 +130,12 @@ static void replies_exact(void **state)
     cJSON *id = cJSON_CreateString("a\"b"), *res = cJSON_CreateObject();
 
     (void)state;
-    nw_buf_init(&out, NW_ENCLAVE_MAX_FRAME);
+    nw_buf_init(&out, NW_PROTO_MAX_FRAME);
     cJSON_AddStringToObject(res, "status", "ok");
-    assert_int_equal(nw_enclave_reply_result(&out, id, res), NW_OK);
+    assert_int_equal(nw_proto_reply_result(&out, id, res), NW_OK);
     assert_int_equal(out.len, strlen("{\"id\":\"a\\\"b\",\"result\":{\"status\":\"ok\"}}"));
     assert_memory_equal(out.data, "{\"id\":\"a\\\"b\",\"result\":{\"status\":\"ok\"}}", out.len);
-    assert_int_equal(nw_enclave_reply_error(&out, NULL, "BUSY", "full"), NW_OK);
+    assert_int_equal(nw_proto_reply_error(&out, NULL, "BUSY", "full"), NW_OK);
     assert_memory_equal(out.data, "{\"id\":null,\"error\":{\"code\":\"BUSY\",\"message\":\"full\"}}", out.len);
     nw_buf_free(&out);
     cJSON_Delete(id);
@@ -255,7 +255,7 @@ static void handle_without_nsm(void **state)
     struct nw_buf out;
 
     (void)state;
-    nw_buf_init(&out, NW_ENCLAVE_MAX_FRAME);
+    nw_buf_init(&out, NW_PROTO_MAX_FRAME);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(nw_enclave_handle(&ops, (const uint8_t *)cases[i].req, strlen(cases[i].req), &out), NW_OK);
         if (out.len < strlen(cases[i].want) || memcmp(out.data, cases[i].want, strlen(cases[i].want)) != 0)

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/host/storage_dynamodb_internal.h"
+#include "../../src/host/storage/storage_dynamodb_internal.h"
 #include "nitrowallet/enclave_pool.h"
 
 /* EIP-55 test vector (https://eips.ethereum.org/EIPS/eip-55). */

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../src/host/storage_sqlite_internal.h"
+#include "../../src/host/storage/storage_sqlite_internal.h"
 #include "nitrowallet/storage.h"
 #include "sqlite_fixture.h"
 

@@ -1,29 +1,30 @@
 /*
- * frame.c - the enclave protocol's framing (design §4, docs/protocol.md):
- * a 4-byte big-endian length followed by that many bytes (1..1 MiB) of
- * UTF-8 JSON, over a stream socket.
+ * frame.c - the protocol's framing (include/nitrowallet/proto.h, design §4,
+ * docs/protocol.md): a 4-byte big-endian length followed by that many bytes
+ * (1..1 MiB) of UTF-8 JSON, over a stream socket.  Both sides use it.
  *
- * Trust boundary: the bytes come from the untrusted host.  The length is
+ * Trust boundary: the bytes come from the untrusted peer (the host, for the
+ * enclave; whatever answers an enclave endpoint, for the host).  The length is
  * checked before anything is allocated or read; short reads, EINTR and a
  * peer that disappears are all handled without trusting the stream.
  */
-#include "nitrowallet/enclave.h"
+#include "nitrowallet/proto.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum nw_err nw_enclave_frame_length(size_t *len, const uint8_t hdr[4], struct nw_error *err)
+enum nw_err nw_proto_frame_length(size_t *len, const uint8_t hdr[4], struct nw_error *err)
 {
     uint32_t n = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) | ((uint32_t)hdr[2] << 8) | hdr[3];
 
     *len = 0;
     if (n == 0)
         return nw_fail(err, NW_ERR_BAD_REQUEST, "frame: empty frame");
-    if (n > NW_ENCLAVE_MAX_FRAME)
+    if (n > NW_PROTO_MAX_FRAME)
         return nw_fail(err, NW_ERR_TOO_LARGE, "frame: %lu bytes exceeds the limit of %u",
-                       (unsigned long)n, NW_ENCLAVE_MAX_FRAME);
+                       (unsigned long)n, NW_PROTO_MAX_FRAME);
     *len = n;
     return NW_OK;
 }
@@ -45,7 +46,7 @@ static enum nw_err read_full(int fd, uint8_t *p, size_t len, size_t *got, struct
     return NW_OK;
 }
 
-enum nw_err nw_enclave_frame_read(int fd, struct nw_buf *out, int *eof, struct nw_error *err)
+enum nw_err nw_proto_frame_read(int fd, struct nw_buf *out, int *eof, struct nw_error *err)
 {
     uint8_t hdr[4];
     size_t got = 0, len = 0;
@@ -59,10 +60,10 @@ enum nw_err nw_enclave_frame_read(int fd, struct nw_buf *out, int *eof, struct n
             *eof = 1;
         return rc;
     }
-    rc = nw_enclave_frame_length(&len, hdr, err);
+    rc = nw_proto_frame_length(&len, hdr, err);
     if (rc != NW_OK)
         return rc;
-    nw_buf_init(out, NW_ENCLAVE_MAX_FRAME);
+    nw_buf_init(out, NW_PROTO_MAX_FRAME);
     out->data = malloc(len);
     if (out->data == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "frame: out of memory");
@@ -76,12 +77,12 @@ enum nw_err nw_enclave_frame_read(int fd, struct nw_buf *out, int *eof, struct n
     return NW_OK;
 }
 
-enum nw_err nw_enclave_frame_write(int fd, const uint8_t *p, size_t len, struct nw_error *err)
+enum nw_err nw_proto_frame_write(int fd, const uint8_t *p, size_t len, struct nw_error *err)
 {
     uint8_t hdr[4];
     size_t off = 0;
 
-    if (len == 0 || len > NW_ENCLAVE_MAX_FRAME)
+    if (len == 0 || len > NW_PROTO_MAX_FRAME)
         return nw_fail(err, NW_ERR_TOO_LARGE, "frame: reply of %zu bytes out of range", len);
     hdr[0] = (uint8_t)(len >> 24);
     hdr[1] = (uint8_t)(len >> 16);

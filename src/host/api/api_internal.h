@@ -1,5 +1,5 @@
 /*
- * api_internal.h - shared pieces of the host API (src/host/api_*.c, http.c):
+ * api_internal.h - shared pieces of the host API (src/host/api/api_*.c, http.c):
  * the per-request state, the response being built and small helpers.
  * Trust boundary: network-facing, host side.
  */
@@ -15,6 +15,7 @@
 #include "nitrowallet/auth.h"
 #include "nitrowallet/buf.h"
 #include "nitrowallet/host.h"
+#include "nitrowallet/proto.h"
 #include "nitrowallet/storage.h"
 
 #define API_REQUEST_ID_LEN 36 /* "req-" + 32 hex */

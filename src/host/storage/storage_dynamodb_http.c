@@ -23,7 +23,7 @@
 #include <curl/curl.h>
 
 #include "nitrowallet/buf.h"
-#include "nitrowallet/enclave_pool.h"
+#include "nitrowallet/credentials.h"
 #include "nitrowallet/secret.h"
 #include "nitrowallet/sigv4.h"
 #include "storage_dynamodb_internal.h"

@@ -32,10 +32,10 @@ static const char *const typed_keys[] = {"typed_data", NULL};
 static const char *const digest_keys[] = {"digest", NULL};
 
 static const struct sign_kind kinds[] = {
-    {"transaction", "sign_transaction", "transaction", tx_keys, "raw_transaction"},
-    {"message", "sign_message", "message", msg_keys, "signature"},
-    {"typed-data", "sign_typed_data", "typed_data", typed_keys, "signature"},
-    {"digest", "sign_digest", "digest", digest_keys, "signature"},
+    {"transaction", NW_OP_SIGN_TRANSACTION, "transaction", tx_keys, "raw_transaction"},
+    {"message", NW_OP_SIGN_MESSAGE, "message", msg_keys, "signature"},
+    {"typed-data", NW_OP_SIGN_TYPED_DATA, "typed_data", typed_keys, "signature"},
+    {"digest", NW_OP_SIGN_DIGEST, "digest", digest_keys, "signature"},
 };
 
 static const struct sign_kind *find_kind(const char *path)

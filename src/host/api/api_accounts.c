@@ -84,7 +84,7 @@ static int generate_and_store(struct api_req *rq, struct api_resp *rs, const cha
     cJSON_AddStringToObject(params, "name", name);
     cJSON_AddStringToObject(params, "kms_key_id", kms);
     cJSON_AddItemToObject(cJSON_AddObjectToObject(params, "policy"), "allow_digest", cJSON_CreateBool(allow));
-    if (nw_enclave_pool_call(rq->host->cfg.pool, "generate_account", params, 1, &res, &err) != NW_OK) {
+    if (nw_enclave_pool_call(rq->host->cfg.pool, NW_OP_GENERATE_ACCOUNT, params, 1, &res, &err) != NW_OK) {
         api_fail(rq, rs, &err);
         goto out;
     }

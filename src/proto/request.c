@@ -1,22 +1,20 @@
 /*
- * envelope.c - the enclave protocol's JSON envelope (design §4,
- * docs/protocol.md): requests {"v":1,"id":...,"op":"...","params":{...}},
- * replies {"id":...,"result":{...}} or {"id":...,"error":{"code","message"}}.
+ * request.c - the protocol's requests (include/nitrowallet/proto.h,
+ * docs/protocol.md): {"v":1,"id":...,"op":"...","params":{...}}, parsed by
+ * the enclave and built by the host.
  *
  * Trust boundary: request bytes come from the untrusted host and go through
  * nw_json_parse (strict RFC 8259, UTF-8, depth bound, no duplicate keys)
  * before anything reads them.  Requests carry AWS credentials, so the tree
- * is wiped string by string before it is freed.
+ * is wiped string by string before it is freed, on both sides.
  */
-#include "nitrowallet/enclave.h"
+#include "nitrowallet/proto.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "nitrowallet/json.h"
 #include "nitrowallet/secret.h"
-
-#define MAX_ID_STRING 128
 
 static const char *const envelope_keys[] = {"v", "id", "op", "params", NULL};
 
@@ -28,7 +26,7 @@ static int valid_id(const cJSON *id)
     if (!cJSON_IsString(id))
         return 0;
     size_t n = strlen(id->valuestring);
-    if (n == 0 || n > MAX_ID_STRING)
+    if (n == 0 || n > NW_PROTO_MAX_ID_STRING)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (id->valuestring[i] < 0x20 || id->valuestring[i] > 0x7e)
@@ -36,7 +34,7 @@ static int valid_id(const cJSON *id)
     return 1;
 }
 
-static enum nw_err parse_op(struct nw_enclave_request *req, const cJSON *op, struct nw_error *err)
+static enum nw_err parse_op(struct nw_proto_request *req, const cJSON *op, struct nw_error *err)
 {
     const char *s;
     size_t n;
@@ -44,8 +42,8 @@ static enum nw_err parse_op(struct nw_enclave_request *req, const cJSON *op, str
 
     if (rc != NW_OK)
         return rc;
-    if (n == 0 || n > NW_ENCLAVE_MAX_OP)
-        return nw_fail(err, NW_ERR_BAD_REQUEST, "op: must be 1..%d characters", NW_ENCLAVE_MAX_OP);
+    if (n == 0 || n > NW_PROTO_MAX_OP)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "op: must be 1..%d characters", NW_PROTO_MAX_OP);
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
             return nw_fail(err, NW_ERR_BAD_REQUEST, "op: only [a-z_] allowed");
@@ -53,14 +51,14 @@ static enum nw_err parse_op(struct nw_enclave_request *req, const cJSON *op, str
     return NW_OK;
 }
 
-enum nw_err nw_enclave_request_parse(struct nw_enclave_request *req, const uint8_t *p, size_t len,
+enum nw_err nw_proto_request_parse(struct nw_proto_request *req, const uint8_t *p, size_t len,
                                      struct nw_error *err)
 {
     const cJSON *v, *id, *params;
     enum nw_err rc;
 
     memset(req, 0, sizeof *req);
-    rc = nw_json_parse(&req->root, (const char *)p, len, NW_ENCLAVE_MAX_FRAME, err);
+    rc = nw_json_parse(&req->root, (const char *)p, len, NW_PROTO_MAX_FRAME, err);
     if (rc != NW_OK) {
         nw_error_prefix(err, "request");
         return rc == NW_ERR_TOO_LARGE ? rc : NW_ERR_BAD_REQUEST;
@@ -70,14 +68,14 @@ enum nw_err nw_enclave_request_parse(struct nw_enclave_request *req, const uint8
     id = nw_json_get(req->root, "id");
     if (id == NULL || !valid_id(id))
         return nw_fail(err, NW_ERR_BAD_REQUEST, "id: required, a string of 1..%d printable characters "
-                       "or an integer", MAX_ID_STRING);
+                       "or an integer", NW_PROTO_MAX_ID_STRING);
     req->id = id;
     rc = nw_json_check_keys(req->root, envelope_keys, "request", err);
     if (rc != NW_OK)
         return rc;
     v = nw_json_get(req->root, "v");
-    if (!cJSON_IsNumber(v) || v->valuedouble != NW_ENCLAVE_PROTOCOL_VERSION)
-        return nw_fail(err, NW_ERR_BAD_REQUEST, "v: must be %d", NW_ENCLAVE_PROTOCOL_VERSION);
+    if (!cJSON_IsNumber(v) || v->valuedouble != NW_PROTO_VERSION)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "v: must be %d", NW_PROTO_VERSION);
     rc = parse_op(req, nw_json_get(req->root, "op"), err);
     if (rc != NW_OK)
         return rc;
@@ -102,7 +100,7 @@ static void wipe_tree(cJSON *node, int depth)
     }
 }
 
-void nw_enclave_request_free(struct nw_enclave_request *req)
+void nw_proto_request_free(struct nw_proto_request *req)
 {
     if (req->root != NULL) {
         wipe_tree(req->root, 0);
@@ -111,64 +109,54 @@ void nw_enclave_request_free(struct nw_enclave_request *req)
     memset(req, 0, sizeof *req);
 }
 
-static enum nw_err emit(struct nw_buf *out, cJSON *reply)
+/* The credential strings inside a built tree are wiped before it is freed. */
+static void wipe_credentials(cJSON *req)
 {
-    char *s = cJSON_PrintUnformatted(reply);
-    enum nw_err rc;
-
-    if (s == NULL)
-        return NW_ERR_NOMEM;
-    nw_buf_free(out);
-    nw_buf_init(out, NW_ENCLAVE_MAX_FRAME);
-    rc = nw_buf_append(out, s, strlen(s));
-    nw_wipe(s, strlen(s));
-    free(s);
-    return rc;
+    cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(req, "params"), "credentials");
+    for (cJSON *it = c ? c->child : NULL; it != NULL; it = it->next)
+        if (cJSON_IsString(it))
+            nw_wipe(it->valuestring, strlen(it->valuestring));
 }
 
-static cJSON *reply_with_id(const cJSON *id)
+enum nw_err nw_proto_request_build(char **text, unsigned long long id, const char *op, const cJSON *params,
+                                   const struct nw_proto_credentials *creds, struct nw_error *err)
 {
-    cJSON *reply = cJSON_CreateObject();
-    cJSON *copy = id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
+    enum nw_err rc = NW_OK;
+    cJSON *req = cJSON_CreateObject();
+    cJSON *prm = cJSON_Duplicate(params, 1);
 
-    if (reply == NULL || copy == NULL || !cJSON_AddItemToObject(reply, "id", copy)) {
-        cJSON_Delete(reply);
-        cJSON_Delete(copy);
-        return NULL;
+    *text = NULL;
+    if (req == NULL || prm == NULL)
+        NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
+    cJSON_AddNumberToObject(req, "v", NW_PROTO_VERSION);
+    cJSON_AddNumberToObject(req, "id", (double)id);
+    cJSON_AddStringToObject(req, "op", op);
+    if (creds != NULL) {
+        cJSON *c = cJSON_AddObjectToObject(prm, "credentials");
+        if (c == NULL)
+            NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "credentials"));
+        cJSON_AddStringToObject(c, "access_key_id", creds->access_key_id);
+        cJSON_AddStringToObject(c, "secret_access_key", creds->secret_access_key);
+        if (creds->session_token != NULL && creds->session_token[0] != '\0')
+            cJSON_AddStringToObject(c, "session_token", creds->session_token);
     }
-    return reply;
-}
-
-enum nw_err nw_enclave_reply_result(struct nw_buf *out, const cJSON *id, const cJSON *result)
-{
-    cJSON *reply = reply_with_id(id);
-    cJSON *copy = result ? cJSON_Duplicate(result, 1) : NULL;
-    enum nw_err rc = NW_ERR_NOMEM;
-
-    if (reply == NULL || copy == NULL || !cJSON_AddItemToObject(reply, "result", copy)) {
-        cJSON_Delete(copy);
-        goto out;
-    }
-    rc = emit(out, reply);
+    cJSON_AddItemToObject(req, "params", prm);
+    prm = NULL;
+    *text = cJSON_PrintUnformatted(req);
+    if (*text == NULL)
+        NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
 out:
-    cJSON_Delete(reply);
+    if (req != NULL)
+        wipe_credentials(req);
+    cJSON_Delete(req);
+    cJSON_Delete(prm);
     return rc;
 }
 
-enum nw_err nw_enclave_reply_error(struct nw_buf *out, const cJSON *id, const char *code, const char *message)
+void nw_proto_text_free(char *text)
 {
-    cJSON *reply = reply_with_id(id);
-    cJSON *e = cJSON_CreateObject();
-    enum nw_err rc = NW_ERR_NOMEM;
-
-    if (reply == NULL || e == NULL || !cJSON_AddItemToObject(reply, "error", e)) {
-        cJSON_Delete(e);
-        goto out;
-    }
-    if (cJSON_AddStringToObject(e, "code", code) == NULL || cJSON_AddStringToObject(e, "message", message) == NULL)
-        goto out;
-    rc = emit(out, reply);
-out:
-    cJSON_Delete(reply);
-    return rc;
+    if (text == NULL)
+        return;
+    nw_wipe(text, strlen(text));
+    free(text);
 }

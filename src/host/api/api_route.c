@@ -26,7 +26,7 @@ void api_health(struct api_req *rq, struct api_resp *rs, int ready)
         api_json(rq, rs, 200, o);
         return;
     }
-    if (params == NULL || nw_enclave_pool_call(rq->host->cfg.pool, "health", params, 0, &res, &err) != NW_OK) {
+    if (params == NULL || nw_enclave_pool_call(rq->host->cfg.pool, NW_OP_HEALTH, params, 0, &res, &err) != NW_OK) {
         api_error(rq, rs, 503, "UNAVAILABLE", "%s", params ? err.msg : "out of memory");
         goto out;
     }
@@ -54,7 +54,7 @@ void api_attestation(struct api_req *rq, struct api_resp *rs)
         api_error(rq, rs, 500, "NOMEM", "out of memory");
         goto out;
     }
-    if (nw_enclave_pool_call(rq->host->cfg.pool, "attestation", params, 0, &res, &err) != NW_OK) {
+    if (nw_enclave_pool_call(rq->host->cfg.pool, NW_OP_ATTESTATION, params, 0, &res, &err) != NW_OK) {
         nw_error_prefix(&err, "nonce");
         api_fail(rq, rs, &err);
         goto out;
