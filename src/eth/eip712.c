@@ -1,6 +1,8 @@
 /*
  * eip712.c - EIP-712 typed structured data hashing, as eth_signTypedData_v4
- * sends it: {"types", "primaryType", "domain", "message"}.
+ * sends it: {"types", "primaryType", "domain", "message"}.  This file holds
+ * encodeType, encodeData and the digests; reading "types" and the domain
+ * type is eip712_types.c.
  *
  * Follows EIP-712 (https://eips.ethereum.org/EIPS/eip-712) and, where the
  * EIP leaves room, what ethers v6 TypedDataEncoder does, so that digests of
@@ -30,7 +32,7 @@
  * JSON value is visited once, and each struct's type hash is computed once,
  * so the work is linear in the input size.
  */
-#include "nitrowallet/eip712.h"
+#include "eip712_internal.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -43,388 +45,6 @@
 #include "nitrowallet/keccak.h"
 #include "nitrowallet/key.h"
 #include "nitrowallet/u256.h"
-
-#define NAME_MAX_LEN 64               /* struct and member names */
-#define ENCODE_TYPE_MAX (64u * 1024u) /* bytes of one encodeType string */
-#define PATH_CAP 256                  /* "message.a[3].b" in messages */
-#define DOMAIN_NAME "EIP712Domain"
-#define N_DOMAIN_FIELDS 5
-
-enum kind { K_STRUCT, K_BOOL, K_ADDRESS, K_STRING, K_BYTES, K_BYTESN, K_UINT, K_INT };
-
-struct field {
-    const char *name; /* NUL-terminated, owned by the JSON tree */
-    const char *type; /* as written, for encodeType */
-    enum kind kind;
-    unsigned width; /* bits of uintN / intN, bytes of bytesN */
-    size_t sidx;    /* the struct, for K_STRUCT */
-    unsigned ndims;
-    uint16_t dims[NW_EIP712_MAX_DEPTH]; /* dims[0] outermost; 0 = dynamic */
-};
-
-struct stype {
-    const char *name;
-    struct field *fields;
-    size_t nfields;
-    bool hashed;
-    uint8_t type_hash[32];
-};
-
-struct ctx {
-    struct stype types[NW_EIP712_MAX_TYPES + 1]; /* + a derived domain type */
-    size_t ntypes;                               /* given in "types" */
-    size_t order[NW_EIP712_MAX_TYPES];           /* given types, by name */
-    struct field *pool;
-    size_t pool_used, pool_cap;
-    char path[PATH_CAP];
-    size_t path_len;
-    struct nw_error *err;
-};
-
-static const struct {
-    const char *name, *type;
-} domain_fields[N_DOMAIN_FIELDS] = {
-    {"name", "string"},  {"version", "string"}, {"chainId", "uint256"}, {"verifyingContract", "address"},
-    {"salt", "bytes32"},
-};
-
-/* ---- paths and messages ------------------------------------------------ */
-
-/* Append to the path; returns the length to restore with path_pop. */
-__attribute__((format(printf, 2, 3))) static size_t path_push(struct ctx *c, const char *fmt, ...)
-{
-    size_t old = c->path_len;
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(c->path + old, PATH_CAP - old, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        c->path[old] = '\0';
-    else
-        c->path_len = old + (size_t)n < PATH_CAP ? old + (size_t)n : PATH_CAP - 1;
-    return old;
-}
-
-static void path_pop(struct ctx *c, size_t old)
-{
-    c->path_len = old;
-    c->path[old] = '\0';
-}
-
-/* Fail with "path: message". */
-__attribute__((format(printf, 3, 4))) static enum nw_err fail(struct ctx *c, enum nw_err code, const char *fmt, ...)
-{
-    char msg[NW_ERROR_MSG_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return nw_fail(c->err, code, "%s: %s", c->path, msg);
-}
-
-/* Put the path in front of a message a helper has already recorded. */
-static enum nw_err prefix(struct ctx *c, enum nw_err rc)
-{
-    nw_error_prefix(c->err, "%s", c->path);
-    return rc;
-}
-
-/* ---- names and types --------------------------------------------------- */
-
-static bool is_identifier(const char *s)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0'; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_' || ch == '$' ||
-                  (i > 0 && ch >= '0' && ch <= '9');
-        if (!ok || i >= NAME_MAX_LEN)
-            return false;
-    }
-    return i > 0;
-}
-
-/* Decimal digits without a leading zero, 1..max; 0 when not. */
-static unsigned parse_small(const char *s, size_t n, unsigned max)
-{
-    unsigned v = 0;
-
-    if (n == 0 || n > 5 || s[0] == '0')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    return v <= max ? v : 0;
-}
-
-static bool prefixed(const char *s, size_t n, const char *p, size_t *plen)
-{
-    *plen = strlen(p);
-    return n >= *plen && memcmp(s, p, *plen) == 0;
-}
-
-/*
- * Classify s[0..n) as an atomic type: 1 (kind and width set), 0 when it is
- * not an atomic type name at all, -1 when it belongs to an atomic family
- * but is not a valid member of it ("uint", "uint7", "bytes33", "int08").
- */
-static int atomic_type(const char *s, size_t n, enum kind *kind, unsigned *width)
-{
-    static const struct {
-        const char *name;
-        enum kind kind;
-    } plain[] = {{"bool", K_BOOL}, {"address", K_ADDRESS}, {"string", K_STRING}, {"bytes", K_BYTES}};
-    size_t p;
-
-    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
-        if (strlen(plain[i].name) == n && memcmp(s, plain[i].name, n) == 0) {
-            *kind = plain[i].kind;
-            *width = 0;
-            return 1;
-        }
-    }
-    if (prefixed(s, n, "bytes", &p) || prefixed(s, n, "uint", &p) || prefixed(s, n, "int", &p)) {
-        bool digits = true;
-        for (size_t i = p; i < n; i++)
-            digits = digits && s[i] >= '0' && s[i] <= '9';
-        if (!digits)
-            return 0;
-        *kind = s[0] == 'b' ? K_BYTESN : s[0] == 'u' ? K_UINT : K_INT;
-        *width = parse_small(s + p, n - p, *kind == K_BYTESN ? 32 : 256);
-        if (*width == 0 || (*kind != K_BYTESN && *width % 8 != 0))
-            return -1;
-        return 1;
-    }
-    return 0;
-}
-
-static bool find_type(const struct ctx *c, const char *name, size_t n, size_t *idx)
-{
-    for (size_t i = 0; i < c->ntypes; i++) {
-        if (strlen(c->types[i].name) == n && memcmp(c->types[i].name, name, n) == 0) {
-            *idx = i;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Strip the array suffixes of s[0..*n) into f->dims (outermost first). */
-static enum nw_err parse_dims(struct ctx *c, struct field *f, const char *s, size_t *n)
-{
-    while (*n > 0 && s[*n - 1] == ']') {
-        size_t close = *n - 1, open = close;
-        unsigned v = 0;
-
-        while (open > 0 && s[open - 1] >= '0' && s[open - 1] <= '9')
-            open--;
-        if (open == 0 || s[open - 1] != '[')
-            return fail(c, NW_ERR_BAD_REQUEST, "malformed array suffix in type \"%.80s\"", s);
-        open--;
-        if (close - open > 1) {
-            v = parse_small(s + open + 1, close - open - 1, NW_EIP712_MAX_ARRAY);
-            if (v == 0)
-                return fail(c, NW_ERR_BAD_REQUEST, "array length in \"%.80s\" must be 1..%u without leading zeros", s,
-                            NW_EIP712_MAX_ARRAY);
-        }
-        if (f->ndims == NW_EIP712_MAX_DEPTH)
-            return fail(c, NW_ERR_TOO_LARGE, "type has more than %d array dimensions", NW_EIP712_MAX_DEPTH);
-        f->dims[f->ndims++] = (uint16_t)v;
-        *n = open;
-    }
-    return NW_OK;
-}
-
-/* Parse a member type: an atomic or struct base and array suffixes. */
-static enum nw_err parse_type(struct ctx *c, struct field *f)
-{
-    const char *s = f->type;
-    size_t n = strlen(s);
-    enum nw_err rc;
-    int a;
-
-    if ((rc = parse_dims(c, f, s, &n)) != NW_OK)
-        return rc;
-    a = atomic_type(s, n, &f->kind, &f->width);
-    if (a == 1)
-        return NW_OK;
-    if (a < 0)
-        return fail(c, NW_ERR_BAD_REQUEST,
-                    "invalid type \"%.*s\" (use uint8..uint256, int8..int256 in steps "
-                    "of 8, bytes1..bytes32)",
-                    (int)(n > 80 ? 80 : n), s);
-    f->kind = K_STRUCT;
-    if (!find_type(c, s, n, &f->sidx))
-        return fail(c, NW_ERR_BAD_REQUEST, "unknown type \"%.*s\"", (int)(n > 80 ? 80 : n), s);
-    if (strcmp(c->types[f->sidx].name, DOMAIN_NAME) == 0)
-        return fail(c, NW_ERR_BAD_REQUEST, DOMAIN_NAME " must not be referenced by other types");
-    return NW_OK;
-}
-
-/* ---- loading "types" --------------------------------------------------- */
-
-/* First pass: struct names, member counts; allocates the field pool. */
-static enum nw_err load_names(struct ctx *c, const cJSON *types)
-{
-    size_t total = N_DOMAIN_FIELDS;
-    const cJSON *t;
-    enum kind k;
-    unsigned w;
-
-    if (!cJSON_IsObject(types))
-        return nw_fail(c->err, NW_ERR_BAD_REQUEST, "types: expected a JSON object");
-    for (t = types->child; t != NULL; t = t->next) {
-        size_t nf = 0;
-        if (c->ntypes == NW_EIP712_MAX_TYPES)
-            return nw_fail(c->err, NW_ERR_TOO_LARGE, "types: more than %d struct types", NW_EIP712_MAX_TYPES);
-        if (!is_identifier(t->string))
-            return nw_fail(c->err, NW_ERR_BAD_REQUEST, "types: invalid struct name \"%.80s\"", t->string);
-        if (atomic_type(t->string, strlen(t->string), &k, &w) != 0)
-            return nw_fail(c->err, NW_ERR_BAD_REQUEST, "types: struct name \"%s\" is reserved for an atomic type",
-                           t->string);
-        if (!cJSON_IsArray(t))
-            return nw_fail(c->err, NW_ERR_BAD_REQUEST, "types.%s: expected an array of {name, type}", t->string);
-        for (const cJSON *m = t->child; m != NULL; m = m->next)
-            nf++;
-        if (nf > NW_EIP712_MAX_FIELDS)
-            return nw_fail(c->err, NW_ERR_TOO_LARGE, "types.%s: more than %d members", t->string, NW_EIP712_MAX_FIELDS);
-        c->types[c->ntypes].name = t->string;
-        c->types[c->ntypes++].nfields = nf;
-        total += nf;
-    }
-    c->pool = calloc(total, sizeof *c->pool);
-    if (c->pool == NULL)
-        return nw_fail(c->err, NW_ERR_NOMEM, "out of memory");
-    c->pool_cap = total;
-    return NW_OK;
-}
-
-/* One {"name", "type"} member, at c->path. */
-static enum nw_err load_field(struct ctx *c, const struct stype *st, size_t i, const cJSON *m)
-{
-    static const char *const keys[] = {"name", "type", NULL};
-    struct field *f = &st->fields[i];
-    const cJSON *name = nw_json_get(m, "name"), *type = nw_json_get(m, "type");
-    enum nw_err rc;
-    size_t old;
-
-    if ((rc = nw_json_check_keys(m, keys, c->path, c->err)) != NW_OK)
-        return rc;
-    if (!cJSON_IsString(name) || !cJSON_IsString(type))
-        return fail(c, NW_ERR_BAD_REQUEST, "expected {\"name\": string, \"type\": string}");
-    f->name = name->valuestring;
-    f->type = type->valuestring;
-    old = path_push(c, ".name");
-    if (!is_identifier(f->name))
-        return fail(c, NW_ERR_BAD_REQUEST, "invalid member name \"%.80s\"", f->name);
-    for (size_t j = 0; j < i; j++) {
-        if (strcmp(st->fields[j].name, f->name) == 0)
-            return fail(c, NW_ERR_BAD_REQUEST, "duplicate member name \"%s\"", f->name);
-    }
-    path_pop(c, old);
-    old = path_push(c, ".type");
-    if ((rc = parse_type(c, f)) != NW_OK)
-        return rc;
-    path_pop(c, old);
-    return NW_OK;
-}
-
-/* Sort the given types by name (encodeType appends dependencies so). */
-static void sort_types(struct ctx *c)
-{
-    for (size_t i = 0; i < c->ntypes; i++) {
-        size_t j = i, v = i;
-        while (j > 0 && strcmp(c->types[c->order[j - 1]].name, c->types[v].name) > 0) {
-            c->order[j] = c->order[j - 1];
-            j--;
-        }
-        c->order[j] = v;
-    }
-}
-
-static enum nw_err load_types(struct ctx *c, const cJSON *types)
-{
-    enum nw_err rc;
-    const cJSON *t;
-    size_t ti = 0;
-
-    if ((rc = load_names(c, types)) != NW_OK)
-        return rc;
-    for (t = types->child; t != NULL; t = t->next, ti++) {
-        struct stype *st = &c->types[ti];
-        size_t i = 0;
-        st->fields = c->pool + c->pool_used;
-        c->pool_used += st->nfields;
-        for (const cJSON *m = t->child; m != NULL; m = m->next, i++) {
-            size_t old = path_push(c, "types.%s[%zu]", st->name, i);
-            if ((rc = load_field(c, st, i, m)) != NW_OK)
-                return rc;
-            path_pop(c, old);
-        }
-    }
-    sort_types(c);
-    return NW_OK;
-}
-
-/* ---- the domain type --------------------------------------------------- */
-
-/* A given EIP712Domain: the standard member names keep their standard types. */
-static enum nw_err check_domain_type(struct ctx *c, const struct stype *st)
-{
-    for (size_t i = 0; i < st->nfields; i++) {
-        for (size_t j = 0; j < N_DOMAIN_FIELDS; j++) {
-            if (strcmp(st->fields[i].name, domain_fields[j].name) == 0 &&
-                strcmp(st->fields[i].type, domain_fields[j].type) != 0)
-                return nw_fail(c->err, NW_ERR_BAD_REQUEST,
-                               "types." DOMAIN_NAME "[%zu].type: domain member \"%s\" must have type %s", i,
-                               domain_fields[j].name, domain_fields[j].type);
-        }
-    }
-    return NW_OK;
-}
-
-/* Derive EIP712Domain from the keys present in `domain`, as ethers does. */
-static enum nw_err derive_domain_type(struct ctx *c, const cJSON *domain, size_t *idx)
-{
-    static const char *const keys[] = {"name", "version", "chainId", "verifyingContract", "salt", NULL};
-    struct stype *st = &c->types[c->ntypes];
-    enum nw_err rc;
-
-    if ((rc = nw_json_check_keys(domain, keys, "domain", c->err)) != NW_OK)
-        return rc;
-    if (c->pool_used + N_DOMAIN_FIELDS > c->pool_cap)
-        return nw_fail(c->err, NW_ERR_INTERNAL, "eip712: field pool exhausted");
-    st->name = DOMAIN_NAME;
-    st->fields = c->pool + c->pool_used;
-    for (size_t j = 0; j < N_DOMAIN_FIELDS; j++) {
-        struct field *f = &st->fields[st->nfields];
-        if (nw_json_get(domain, domain_fields[j].name) == NULL)
-            continue;
-        f->name = domain_fields[j].name;
-        f->type = domain_fields[j].type;
-        if (atomic_type(f->type, strlen(f->type), &f->kind, &f->width) != 1)
-            return nw_fail(c->err, NW_ERR_INTERNAL, "domain type table");
-        st->nfields++;
-    }
-    c->pool_used += st->nfields;
-    *idx = c->ntypes;
-    return NW_OK;
-}
-
-static enum nw_err domain_type(struct ctx *c, const cJSON *domain, size_t *idx)
-{
-    if (!cJSON_IsObject(domain))
-        return nw_fail(c->err, NW_ERR_BAD_REQUEST, "domain: expected a JSON object");
-    if (find_type(c, DOMAIN_NAME, strlen(DOMAIN_NAME), idx))
-        return check_domain_type(c, &c->types[*idx]);
-    return derive_domain_type(c, domain, idx);
-}
 
 /* ---- encodeType and typeHash ------------------------------------------- */
 
@@ -479,7 +99,7 @@ static enum nw_err type_hash(struct ctx *c, size_t idx, uint8_t out[32])
         }
         nw_keccak_final(&k, st->type_hash);
         if (total > ENCODE_TYPE_MAX)
-            return fail(c, NW_ERR_TOO_LARGE, "encodeType of %s is %zu bytes, at most %u allowed", st->name, total,
+            return eip712_fail(c, NW_ERR_TOO_LARGE, "encodeType of %s is %zu bytes, at most %u allowed", st->name, total,
                         ENCODE_TYPE_MAX);
         st->hashed = true;
     }
@@ -512,7 +132,7 @@ static enum nw_err read_integer(struct ctx *c, const cJSON *v, bool is_signed, s
         if (d >= -(double)NW_JSON_MAX_SAFE_INT && d <= (double)NW_JSON_MAX_SAFE_INT)
             i = (int64_t)d;
         if ((double)i != d)
-            return fail(c, NW_ERR_BAD_REQUEST,
+            return eip712_fail(c, NW_ERR_BAD_REQUEST,
                         "JSON number is not an integer below 2^53; "
                         "send large values as a decimal or hex string");
         *neg = i < 0;
@@ -520,18 +140,18 @@ static enum nw_err read_integer(struct ctx *c, const cJSON *v, bool is_signed, s
         return NW_OK;
     }
     if (!cJSON_IsString(v))
-        return fail(c, NW_ERR_BAD_REQUEST, "expected an integer (JSON number, decimal or hex string)");
+        return eip712_fail(c, NW_ERR_BAD_REQUEST, "expected an integer (JSON number, decimal or hex string)");
     s = v->valuestring;
     n = strlen(s);
     if (n > 0 && s[0] == '-') {
         if (!is_signed)
-            return fail(c, NW_ERR_BAD_REQUEST, "negative value for an unsigned type");
+            return eip712_fail(c, NW_ERR_BAD_REQUEST, "negative value for an unsigned type");
         *neg = true;
         s++;
         n--;
     }
     rc = nw_u256_parse(mag, s, n, NW_U256_LEADING_ZEROS, c->err);
-    return rc == NW_OK ? NW_OK : prefix(c, rc);
+    return rc == NW_OK ? NW_OK : eip712_prefix(c, rc);
 }
 
 /* uintN / intN: range-checked, two's complement over 256 bits. */
@@ -552,7 +172,7 @@ static enum nw_err enc_integer(struct ctx *c, const struct field *f, const cJSON
     else
         fits = bits < f->width || (bits == f->width && single_bit(&mag));
     if (!fits)
-        return fail(c, NW_ERR_BAD_REQUEST, "value does not fit %sint%u", is_signed ? "" : "u", f->width);
+        return eip712_fail(c, NW_ERR_BAD_REQUEST, "value does not fit %sint%u", is_signed ? "" : "u", f->width);
     if (neg)
         nw_u256_negate(&mag);
     nw_u256_to_be32(out, &mag);
@@ -567,13 +187,13 @@ static enum nw_err enc_bytes(struct ctx *c, const char *s, uint8_t out[32])
     uint8_t *buf;
 
     if (n > NW_EIP712_MAX_JSON)
-        return fail(c, NW_ERR_TOO_LARGE, "bytes value longer than %u characters", NW_EIP712_MAX_JSON);
+        return eip712_fail(c, NW_ERR_TOO_LARGE, "bytes value longer than %u characters", NW_EIP712_MAX_JSON);
     buf = malloc(n / 2 + 1);
     if (buf == NULL)
         return nw_fail(c->err, NW_ERR_NOMEM, "out of memory");
     rc = nw_hex_decode(buf, n / 2, &got, s, n, c->err);
     if (rc != NW_OK) {
-        rc = prefix(c, rc);
+        rc = eip712_prefix(c, rc);
         goto out;
     }
     nw_keccak256(out, buf, got);
@@ -591,14 +211,14 @@ static enum nw_err enc_atomic(struct ctx *c, const struct field *f, const cJSON 
     memset(out, 0, 32);
     if (f->kind == K_BOOL) {
         if (!cJSON_IsBool(v))
-            return fail(c, NW_ERR_BAD_REQUEST, "expected true or false");
+            return eip712_fail(c, NW_ERR_BAD_REQUEST, "expected true or false");
         out[31] = cJSON_IsTrue(v) ? 1 : 0;
         return NW_OK;
     }
     if (f->kind == K_UINT || f->kind == K_INT)
         return enc_integer(c, f, v, out);
     if (!cJSON_IsString(v))
-        return fail(c, NW_ERR_BAD_REQUEST, "expected a string");
+        return eip712_fail(c, NW_ERR_BAD_REQUEST, "expected a string");
     s = v->valuestring;
     if (f->kind == K_STRING)
         nw_keccak256(out, s, strlen(s));
@@ -608,7 +228,7 @@ static enum nw_err enc_atomic(struct ctx *c, const struct field *f, const cJSON 
         rc = nw_hex_decode_exact(out, f->width, s, strlen(s), c->err);
     else
         return enc_bytes(c, s, out);
-    return rc == NW_OK ? NW_OK : prefix(c, rc);
+    return rc == NW_OK ? NW_OK : eip712_prefix(c, rc);
 }
 
 /* ---- encodeData: structs and arrays ------------------------------------ */
@@ -642,23 +262,23 @@ static enum nw_err enc_array(struct ctx *c, const struct field *f, unsigned leve
     size_t n = 0;
 
     if (depth + 1 > NW_EIP712_MAX_DEPTH)
-        return fail(c, NW_ERR_TOO_LARGE, "values nested deeper than %d levels", NW_EIP712_MAX_DEPTH);
+        return eip712_fail(c, NW_ERR_TOO_LARGE, "values nested deeper than %d levels", NW_EIP712_MAX_DEPTH);
     if (!cJSON_IsArray(v))
-        return fail(c, NW_ERR_BAD_REQUEST, "expected an array of type %.*s", level_type_len(f, level), f->type);
+        return eip712_fail(c, NW_ERR_BAD_REQUEST, "expected an array of type %.*s", level_type_len(f, level), f->type);
     for (e = v->child; e != NULL && n <= NW_EIP712_MAX_ARRAY; e = e->next)
         n++;
     if (n > NW_EIP712_MAX_ARRAY)
-        return fail(c, NW_ERR_TOO_LARGE, "array has more than %d elements", NW_EIP712_MAX_ARRAY);
+        return eip712_fail(c, NW_ERR_TOO_LARGE, "array has more than %d elements", NW_EIP712_MAX_ARRAY);
     if (f->dims[level] != 0 && n != f->dims[level])
-        return fail(c, NW_ERR_BAD_REQUEST, "expected %u array elements, got %zu", f->dims[level], n);
+        return eip712_fail(c, NW_ERR_BAD_REQUEST, "expected %u array elements, got %zu", f->dims[level], n);
     nw_keccak_init(&k);
     n = 0;
     for (e = v->child; e != NULL; e = e->next, n++) {
         uint8_t enc[32];
-        size_t old = path_push(c, "[%zu]", n);
+        size_t old = eip712_path_push(c, "[%zu]", n);
         if ((rc = enc_value(c, f, level + 1, e, depth + 1, enc)) != NW_OK)
             return rc;
-        path_pop(c, old);
+        eip712_path_pop(c, old);
         nw_keccak_update(&k, enc, 32);
     }
     nw_keccak_final(&k, out);
@@ -681,20 +301,20 @@ static enum nw_err check_members(struct ctx *c, const struct stype *st, const cJ
     size_t n = 0;
 
     if (!cJSON_IsObject(v))
-        return fail(c, NW_ERR_BAD_REQUEST, "expected an object of type %s", st->name);
+        return eip712_fail(c, NW_ERR_BAD_REQUEST, "expected an object of type %s", st->name);
     for (const cJSON *m = v->child; m != NULL; m = m->next, n++) {
         size_t i = 0;
         while (i < st->nfields && strcmp(st->fields[i].name, m->string) != 0)
             i++;
         if (i == st->nfields)
-            return fail(c, NW_ERR_BAD_REQUEST, "unknown member \"%.40s\" (not in type %s)", m->string, st->name);
+            return eip712_fail(c, NW_ERR_BAD_REQUEST, "unknown member \"%.40s\" (not in type %s)", m->string, st->name);
     }
     for (size_t i = 0; i < st->nfields; i++) {
         if (nw_json_get(v, st->fields[i].name) == NULL)
-            return fail(c, NW_ERR_BAD_REQUEST, "missing member \"%s\" of type %s", st->fields[i].name, st->name);
+            return eip712_fail(c, NW_ERR_BAD_REQUEST, "missing member \"%s\" of type %s", st->fields[i].name, st->name);
     }
     if (n != st->nfields)
-        return fail(c, NW_ERR_BAD_REQUEST, "duplicate members in an object of type %s", st->name);
+        return eip712_fail(c, NW_ERR_BAD_REQUEST, "duplicate members in an object of type %s", st->name);
     return NW_OK;
 }
 
@@ -707,17 +327,17 @@ static enum nw_err hash_struct(struct ctx *c, size_t idx, const cJSON *v, unsign
     enum nw_err rc;
 
     if (depth > NW_EIP712_MAX_DEPTH)
-        return fail(c, NW_ERR_TOO_LARGE, "values nested deeper than %d levels", NW_EIP712_MAX_DEPTH);
+        return eip712_fail(c, NW_ERR_TOO_LARGE, "values nested deeper than %d levels", NW_EIP712_MAX_DEPTH);
     if ((rc = check_members(c, st, v)) != NW_OK || (rc = type_hash(c, idx, enc)) != NW_OK)
         return rc;
     nw_keccak_init(&k);
     nw_keccak_update(&k, enc, 32);
     for (size_t i = 0; i < st->nfields; i++) {
         const struct field *f = &st->fields[i];
-        size_t old = path_push(c, ".%s", f->name);
+        size_t old = eip712_path_push(c, ".%s", f->name);
         if ((rc = enc_value(c, f, 0, nw_json_get(v, f->name), depth, enc)) != NW_OK)
             return rc;
-        path_pop(c, old);
+        eip712_path_pop(c, old);
         nw_keccak_update(&k, enc, 32);
     }
     nw_keccak_final(&k, out);
@@ -736,7 +356,7 @@ static enum nw_err primary_type(struct ctx *c, const cJSON *v, size_t *idx)
     if (strcmp(s, DOMAIN_NAME) == 0)
         return nw_fail(c->err, NW_ERR_BAD_REQUEST,
                        "primaryType: " DOMAIN_NAME " is not supported (hashing a domain alone has no message)");
-    if (!find_type(c, s, strlen(s), idx))
+    if (!eip712_find_type(c, s, strlen(s), idx))
         return nw_fail(c->err, NW_ERR_BAD_REQUEST, "primaryType: unknown type \"%.80s\"", s);
     return NW_OK;
 }
@@ -758,15 +378,15 @@ static enum nw_err hash_all(struct ctx *c, const cJSON *td, struct nw_eip712_has
         if (nw_json_get(td, keys[i]) == NULL)
             return nw_fail(c->err, NW_ERR_BAD_REQUEST, "typed data: missing \"%s\"", keys[i]);
     }
-    if ((rc = load_types(c, nw_json_get(td, "types"))) != NW_OK ||
+    if ((rc = eip712_load_types(c, nw_json_get(td, "types"))) != NW_OK ||
         (rc = primary_type(c, nw_json_get(td, "primaryType"), &pidx)) != NW_OK ||
-        (rc = domain_type(c, domain, &didx)) != NW_OK)
+        (rc = eip712_domain_type(c, domain, &didx)) != NW_OK)
         return rc;
-    path_push(c, "domain");
+    eip712_path_push(c, "domain");
     if ((rc = hash_struct(c, didx, domain, 1, out->domain_separator)) != NW_OK)
         return rc;
-    path_pop(c, 0);
-    path_push(c, "message");
+    eip712_path_pop(c, 0);
+    eip712_path_push(c, "message");
     if ((rc = hash_struct(c, pidx, nw_json_get(td, "message"), 1, out->struct_hash)) != NW_OK)
         return rc;
     nw_keccak_init(&k);
