@@ -48,15 +48,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct nw_proto_request req;
     struct nw_error err;
+    cJSON *peeked = NULL;
     struct nw_buf out;
     size_t len;
 
     if (size >= 4 && nw_proto_frame_length(&len, data, &err) == NW_OK && (len == 0 || len > NW_PROTO_MAX_FRAME))
         abort();
     nw_buf_init(&out, NW_PROTO_MAX_FRAME);
+    if (nw_proto_request_peek_id(&peeked, data, size) != NW_OK)
+        abort();
     if (nw_proto_request_parse(&req, data, size, &err) == NW_OK) {
         if (req.id == NULL || !cJSON_IsObject(req.params) || req.op[0] == '\0')
             abort();
+        /* the BUSY path's id, read from the first bytes, is the id the full parse echoes */
+        if (peeked != NULL) {
+            struct nw_buf a, b;
+            nw_buf_init(&a, NW_PROTO_MAX_FRAME);
+            nw_buf_init(&b, NW_PROTO_MAX_FRAME);
+            if (nw_proto_reply_error(&a, peeked, "BUSY", "m") != NW_OK ||
+                nw_proto_reply_error(&b, req.id, "BUSY", "m") != NW_OK || a.len != b.len ||
+                memcmp(a.data, b.data, a.len) != 0)
+                abort();
+            nw_buf_free(&a);
+            nw_buf_free(&b);
+        }
         params(req.params);
         if (nw_proto_reply_result(&out, req.id, req.params) != NW_OK)
             abort();
@@ -64,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     nw_proto_request_free(&req);
+    cJSON_Delete(peeked);
     nw_buf_free(&out);
     return 0;
 }

@@ -57,10 +57,10 @@ stack_kms_start "$tmp/kms" "$tmp/nsm" "$tmp/kms.log"
 pids+=("$STACK_KMS_PID")
 key=$(stack_kms_create_key bench)
 stack_kms_pin "$key" "$STACK_BIN/nitrowallet-enclave"
-stack_enclave_start "$tmp/hot.sock" "$tmp/nsm" "$tmp/enclave-hot.log" --workers "$CORES"
+stack_enclave_start "$tmp/hot.sock" "$tmp/nsm" "$tmp/enclave-hot.log" --kms-key-arn "$key" --workers "$CORES"
 hot_pid=$STACK_ENCLAVE_PID
 pids+=("$hot_pid")
-stack_enclave_start "$tmp/cold.sock" "$tmp/nsm" "$tmp/enclave-cold.log" --workers "$CORES" --data-key-cache off
+stack_enclave_start "$tmp/cold.sock" "$tmp/nsm" "$tmp/enclave-cold.log" --kms-key-arn "$key" --workers "$CORES" --data-key-cache off
 cold_pid=$STACK_ENCLAVE_PID
 pids+=("$cold_pid")
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \

@@ -12,7 +12,8 @@
 # first use and reused afterwards (accounts survive restarts):
 #   nsm/            the emulated NSM's DEVELOPMENT certificate chain
 #   kms/            nitrowallet-kms's keys and its CA (kms/ca.pem)
-#   kms-key-id      the KMS key that seals accounts; its policy is set at every
+#   kms-key-id      the ARN of the KMS key that seals accounts (the enclave's
+#                   --kms-key-arn, the host's --kms-key-id); its policy is set at every
 #                   start to pin PCR0 = sha384(nitrowallet-enclave), as the
 #                   production policy pins the enclave image
 #   ca.pem, ca-key.pem, host-cert.pem, host-key.pem
@@ -101,6 +102,16 @@ if [ -n "$first" ]; then
   echo "$key" >"$home/kms-key-id"
 fi
 key=$(cat "$home/kms-key-id")
+case $key in
+arn:*) ;;
+*) # state from before the enclave took only full key ARNs (--kms-key-arn)
+  key=$(stack_aws kms describe-key --key-id "$key" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["Arn"])') ||
+    stack_fail "describe-key $(cat "$home/kms-key-id")"
+  echo "$key" >"$home/kms-key-id"
+  echo "make run: $home/kms-key-id now holds the key's ARN; accounts made before under its bare id are refused by the enclave (recreate them)" >&2
+  ;;
+esac
 stack_kms_pin "$key" "$STACK_BIN/nitrowallet-enclave"
 
 # --- the host's TLS certificate, from a development CA ----------------------------
@@ -159,7 +170,7 @@ stack_host_start "$home/logs/host.log" --listen "$listen" --enclave "unix:$sock"
   "${STACK_KMS_PROXY_ARGS[@]}"
 pids+=("$STACK_HOST_PID")
 : >"$home/logs/enclave.log"
-stack_enclave_start_via "unix:$proxy" "$sock" "$home/nsm" "$home/logs/enclave.log"
+stack_enclave_start_via "unix:$proxy" "$sock" "$home/nsm" "$home/logs/enclave.log" --kms-key-arn "$key"
 pids+=("$STACK_ENCLAVE_PID")
 url=$STACK_HOST_URL
 cli=$STACK_BIN/nitrowallet

@@ -42,9 +42,11 @@ static void usage(void)
             "usage: nitrowallet-enclave [--listen unix:/path|vsock:PORT] [--nsm device|emulated]\n"
             "         [--nsm-device PATH] [--nsm-state DIR] [--dev] [--kms-region R] [--kms-endpoint HOST]\n"
             "         [--kms-connect tcp:H:P|vsock:CID:PORT|unix:/path] [--kms-ca FILE]\n"
-            "         [--workers N] [--queue N] [--nsm-init]\n"
+            "         --kms-key-arn ARN [--kms-key-arn ARN]... [--workers N] [--queue N] [--nsm-init]\n"
             "         [--data-key-cache on|off] [--data-key-cache-max-age S] [--data-key-cache-max-uses N]\n"
             "         [--data-key-cache-max-entries N]\n"
+            "  --kms-key-arn  a KMS key the enclave seals under (full key ARN in --kms-region; aliases and\n"
+            "               bare ids refused); repeat for up to %d keys.  Part of the image: covered by PCR0\n"
             "  --listen     default vsock:%d\n"
             "  --nsm        default device (--nsm-device, default %s); emulated requires --dev and --nsm-state\n"
             "  --kms-connect  default %s (the parent's KMS proxy); --kms-endpoint (the TLS name)\n"
@@ -54,7 +56,7 @@ static void usage(void)
             "               %u entries); off = every signature asks KMS (docs/performance.md)\n"
             "  --nsm-init   with --dev --nsm emulated: create the development chain in --nsm-state\n"
             "               (kept if present), print the root certificate's path and exit\n",
-            NW_ENCLAVE_DEFAULT_PORT, DEFAULT_NSM_DEVICE, DEFAULT_KMS_CONNECT, NW_ENCLAVE_DEFAULT_QUEUE, NW_DKCACHE_DEFAULT_MAX_AGE_S,
+            NW_ENCLAVE_MAX_KMS_KEYS, NW_ENCLAVE_DEFAULT_PORT, DEFAULT_NSM_DEVICE, DEFAULT_KMS_CONNECT, NW_ENCLAVE_DEFAULT_QUEUE, NW_DKCACHE_DEFAULT_MAX_AGE_S,
             NW_DKCACHE_DEFAULT_MAX_USES, NW_DKCACHE_DEFAULT_MAX_ENTRIES);
 }
 
@@ -107,6 +109,13 @@ static int parse_args(struct opts *o, int argc, char **argv)
         else if (strcmp(a, "--kms-endpoint") == 0) o->cfg.kms.endpoint = v;
         else if (strcmp(a, "--kms-connect") == 0) o->cfg.kms.connect = v;
         else if (strcmp(a, "--kms-ca") == 0) o->cfg.kms.ca_file = v;
+        else if (strcmp(a, "--kms-key-arn") == 0) {
+            if (o->cfg.keys.n == NW_ENCLAVE_MAX_KMS_KEYS) {
+                fprintf(stderr, "nitrowallet-enclave: at most %d --kms-key-arn\n", NW_ENCLAVE_MAX_KMS_KEYS);
+                return 0;
+            }
+            o->cfg.keys.arn[o->cfg.keys.n++] = v;
+        }
         else if (strcmp(a, "--workers") == 0) ok = parse_count(&o->cfg.workers, v, NW_ENCLAVE_MAX_WORKERS);
         else if (strcmp(a, "--queue") == 0) ok = parse_count(&o->cfg.queue, v, NW_ENCLAVE_MAX_QUEUE);
         else if (strcmp(a, "--data-key-cache") == 0) {
@@ -189,6 +198,18 @@ int main(int argc, char **argv)
         nw_nsm_close(o.cfg.nsm);
         return 0;
     }
+    if (o.cfg.keys.n == 0) {
+        fprintf(stderr, "nitrowallet-enclave: --kms-key-arn is required: the enclave seals only under the KMS keys "
+                        "its image names\n");
+        nw_nsm_close(o.cfg.nsm);
+        return 2;
+    }
+    for (size_t i = 0; i < o.cfg.keys.n; i++)
+        if (nw_enclave_key_arn_check(o.cfg.keys.arn[i], o.cfg.kms.region, &err) != NW_OK) {
+            fprintf(stderr, "nitrowallet-enclave: %s\n", err.msg);
+            nw_nsm_close(o.cfg.nsm);
+            return 2;
+        }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);

@@ -22,6 +22,7 @@
 #include "nitrowallet/enclave_pool.h"
 #include "nitrowallet/host.h"
 #include "nitrowallet/kms_proxy.h"
+#include "nitrowallet/proto.h"
 #include "nitrowallet/transport.h"
 #include "nitrowallet/storage.h"
 
@@ -191,6 +192,41 @@ static int wait_for_signal(void)
     return sigwait(&set, &sig) == 0 ? sig : -1;
 }
 
+/* The enclave seals only under the KMS keys its image names (health lists
+ * them): a default --kms-key-id outside them would make every account
+ * creation fail, so say so at start.  An enclave not up yet is not an error
+ * (it still refuses other keys itself).  0 when the key is refused. */
+static int check_kms_key(struct nw_enclave_pool *pool, const char *key)
+{
+    struct nw_error e = {0};
+    cJSON *params = cJSON_CreateObject(), *res = NULL;
+    int ok = 1;
+
+    if (key == NULL || params == NULL) {
+        cJSON_Delete(params);
+        return 1;
+    }
+    if (nw_enclave_pool_call(pool, NW_OP_HEALTH, params, 0, &res, &e) != NW_OK) {
+        fprintf(stderr, "nitrowallet-host: --kms-key-id not checked yet (enclave: %s); the enclave refuses any key "
+                        "its --kms-key-arn does not name\n", e.msg);
+    } else {
+        const cJSON *keys = cJSON_GetObjectItemCaseSensitive(res, "kms_keys"), *k;
+        int found = 0;
+        cJSON_ArrayForEach(k, keys) found |= cJSON_IsString(k) && strcmp(k->valuestring, key) == 0;
+        if (!found) {
+            fprintf(stderr, "nitrowallet-host: --kms-key-id %s is not one of the enclave's KMS keys (its "
+                            "--kms-key-arn, %d listed): every account creation would be refused\n",
+                    key, cJSON_GetArraySize(keys));
+            ok = 0;
+        } else {
+            fprintf(stderr, "nitrowallet-host: --kms-key-id is one of the enclave's KMS keys\n");
+        }
+    }
+    cJSON_Delete(params);
+    cJSON_Delete(res);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -234,6 +270,10 @@ int main(int argc, char **argv)
     o.host.storage = st;
     o.host.auth = auth;
     o.host.pool = pool;
+    if (!check_kms_key(pool, o.host.kms_key_id)) {
+        status = 2;
+        goto done;
+    }
     if (nw_host_start(&host, &o.host, &err) != NW_OK) goto fail;
     const char *listen = o.host.listen ? o.host.listen : NW_HOST_DEFAULT_LISTEN;
     fprintf(stderr, "nitrowallet-host: AWS credentials from %s\n", nw_creds_chain_source(creds));

@@ -30,6 +30,29 @@
 #define NW_ENCLAVE_MAX_WORKERS 256
 #define NW_ENCLAVE_MAX_QUEUE 65536
 #define NW_ENCLAVE_MAX_CONNECTIONS 256
+#define NW_ENCLAVE_MAX_KMS_KEYS 16
+#define NW_ENCLAVE_MAX_KEY_ARN 2048
+
+/* ---- the KMS keys this enclave seals under ---- */
+
+/* The enclave's measured configuration (its image's command line,
+ * `--kms-key-arn`, covered by PCR0): the only KMS keys it generates data
+ * keys under or asks to Decrypt.  A request naming any other key is refused
+ * with POLICY_DENIED before KMS is called, so a host cannot have a key
+ * sealed under a KMS key whose policy lets the host itself Decrypt. */
+struct nw_enclave_kms_keys {
+    const char *arn[NW_ENCLAVE_MAX_KMS_KEYS]; /* borrowed; full key ARNs */
+    size_t n;
+};
+
+/* A full KMS key ARN in `region`: arn:PARTITION:kms:REGION:ACCOUNT:key/ID,
+ * ID a key id (UUID) or a multi-Region key id (mrk-...).  Aliases and bare
+ * key ids are refused: an alias can be repointed, and a bare id resolves in
+ * whatever account the caller's credentials belong to. */
+NW_MUST_CHECK enum nw_err nw_enclave_key_arn_check(const char *arn, const char *region, struct nw_error *err);
+
+/* 1 when s[0..len) is exactly one of the keys. */
+int nw_enclave_key_allowed(const struct nw_enclave_kms_keys *keys, const char *s, size_t len);
 
 /* ---- operations ---- */
 
@@ -37,6 +60,7 @@ struct nw_enclave_ops {
     struct nw_nsm *nsm;               /* shared by all workers */
     struct nw_kms_client *kms;        /* this worker's own client (not thread-safe) */
     struct nw_dkcache *dkcache;       /* shared data-key cache (dkcache.h); NULL = none */
+    const struct nw_enclave_kms_keys *keys; /* the allowed KMS keys; NULL or none = every key refused */
 };
 
 /* Handle one request frame and always produce a reply frame in `out`
@@ -51,6 +75,7 @@ struct nw_enclave_config {
     const char *listen;              /* "unix:/path" or "vsock:PORT" */
     struct nw_nsm *nsm;
     struct nw_kms_config kms;
+    struct nw_enclave_kms_keys keys; /* 1..NW_ENCLAVE_MAX_KMS_KEYS, each in kms.region */
     unsigned workers;                /* 1..NW_ENCLAVE_MAX_WORKERS */
     unsigned queue;                  /* 1..NW_ENCLAVE_MAX_QUEUE */
     struct nw_dkcache_config cache;  /* data-key cache; .enabled = 0 turns it off */

@@ -71,6 +71,15 @@ NW_MUST_CHECK enum nw_err nw_proto_request_parse(struct nw_proto_request *req, c
 /* Wipe every string in the tree (credentials among them) and free it. */
 void nw_proto_request_free(struct nw_proto_request *req);
 
+/* Enclave side, without parsing the frame: the id of a request that starts
+ * exactly as nw_proto_request_build writes one, {"v":1,"id":ID, with ID an
+ * integer of at most 16 digits or a string of 1..NW_PROTO_MAX_ID_STRING
+ * printable characters (no quote or backslash).  Reads at most the first
+ * 160 bytes, so a BUSY answer costs the same for a 1 MiB request as for a
+ * small one.  *id is NULL when the frame does not start so (the reply then
+ * carries a null id); NW_ERR_NOMEM only when the id cannot be allocated. */
+NW_MUST_CHECK enum nw_err nw_proto_request_peek_id(cJSON **id, const uint8_t *p, size_t len);
+
 /* The AWS credentials a request carries as params.credentials (borrowed). */
 struct nw_proto_credentials {
     const char *access_key_id;

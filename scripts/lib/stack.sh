@@ -63,10 +63,11 @@ stack_aws() {
   /usr/bin/aws --endpoint-url "$STACK_KMS_URL" --output json "$@"
 }
 
-# stack_kms_create_key DESCRIPTION: print the KeyId of a new key.
+# stack_kms_create_key DESCRIPTION: print the ARN of a new key (the enclave
+# takes only full key ARNs: --kms-key-arn).
 stack_kms_create_key() {
   stack_aws kms create-key --description "$1" |
-    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])'
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["Arn"])'
 }
 
 # stack_kms_pin KEY_ID ENCLAVE_BINARY: set the key's policy so that only an

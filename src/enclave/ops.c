@@ -36,6 +36,12 @@ static enum nw_err op_health(struct nw_enclave_ops *ops, const cJSON *params, cJ
         cJSON_AddStringToObject(result, "nsm", nw_nsm_is_emulated(ops->nsm) ? "emulated" : "device") == NULL ||
         cJSON_AddNumberToObject(result, "protocol", NW_PROTO_VERSION) == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
+    cJSON *arns = cJSON_AddArrayToObject(result, "kms_keys");
+    for (size_t i = 0; arns != NULL && ops->keys != NULL && i < ops->keys->n; i++)
+        if (!cJSON_AddItemToArray(arns, cJSON_CreateString(ops->keys->arn[i])))
+            arns = NULL;
+    if (arns == NULL)
+        return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
     struct nw_kms_stats ks;
     cJSON *k = cJSON_AddObjectToObject(result, "kms");
     nw_kms_client_stats(&ks);

@@ -48,6 +48,17 @@ static void cache_id(uint8_t id[NW_DKCACHE_ID_LEN], const struct nw_enclave_acco
     nw_dkcache_id(id, parts, sizeof parts / sizeof parts[0]);
 }
 
+/* The account's KMS key must be one the enclave's image names, checked
+ * before any KMS call or cache lookup (enclave.h, struct nw_enclave_kms_keys). */
+static enum nw_err check_key_allowed(const struct nw_enclave_ops *ops, const struct nw_enclave_account *a,
+                                     struct nw_error *err)
+{
+    if (nw_enclave_key_allowed(ops->keys, a->kms_key_id, a->kms_key_id_len))
+        return NW_OK;
+    return nw_fail(err, NW_ERR_POLICY_DENIED, "kms_key_id: not one of this enclave's KMS keys (its --kms-key-arn, "
+                   "listed by health); nothing was sent to KMS");
+}
+
 /* A private key from NSM randomness, redrawing out-of-range entropy. */
 static enum nw_err key_from_nsm(struct nw_nsm *nsm, struct nw_secret *sk, struct nw_error *err)
 {
@@ -78,6 +89,29 @@ static enum nw_err add_base64(cJSON *obj, const char *key, const uint8_t *p, siz
     if (nw_base64_encode(s, NW_BASE64_SIZE(len), p, len) == NW_OK && cJSON_AddStringToObject(obj, key, s) != NULL)
         rc = NW_OK;
     free(s);
+    return rc;
+}
+
+/* KMS must agree to Decrypt what it just generated before the account
+ * exists: with a key policy that allows GenerateDataKey but not Decrypt the
+ * account would sign from the cache for a while and then never again,
+ * stranding whatever was sent to it.  The key it returns must be the one
+ * sealed with. */
+static enum nw_err confirm_decrypt(struct nw_enclave_ops *ops, const struct nw_aws_credentials *creds,
+                                   const struct nw_enclave_account *a, const struct nw_buf *blob,
+                                   const struct nw_kms_kv kv[2], const struct nw_secret *dk, struct nw_error *err)
+{
+    struct nw_secret back = {0};
+    enum nw_err rc = nw_kms_decrypt(ops->kms, creds, a->kms_key_id, blob->data, blob->len, kv, 2, &back, err);
+
+    if (rc != NW_OK) {
+        nw_error_prefix(err, "generate_account: KMS will not Decrypt the new data key, so no account was created "
+                        "(the key policy must allow kms:Decrypt for the enclave, as it does GenerateDataKey)");
+    } else if (back.len != dk->len || !nw_ct_equal(back.data, dk->data, dk->len)) {
+        rc = nw_fail(err, NW_ERR_KMS_DENIED, "generate_account: KMS decrypted the new data key to another key; no "
+                     "account was created");
+    }
+    nw_secret_free(&back);
     return rc;
 }
 
@@ -114,6 +148,7 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
     NW_GUARD(nw_json_check_keys(params, generate_keys, "params", err));
     NW_GUARD(nw_enclave_parse_name(&a.name, &a.name_len, nw_json_get(params, "name"), err));
     NW_GUARD(nw_enclave_parse_key_id(&a.kms_key_id, &a.kms_key_id_len, nw_json_get(params, "kms_key_id"), err));
+    NW_GUARD(check_key_allowed(ops, &a, err));
     NW_GUARD(nw_enclave_parse_policy(&a.policy, nw_json_get(params, "policy"), err));
     NW_GUARD(nw_enclave_parse_credentials(&creds, nw_json_get(params, "credentials"), err));
     /* The address is part of the encryption context, so the key comes first. */
@@ -129,6 +164,7 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
     NW_GUARD(nw_kms_generate_data_key(ops->kms, &creds, a.kms_key_id, kv, 2, &dk, &blob, err));
     nw_enclave_seal_context(&sctx, &a);
     NW_GUARD(nw_seal_key(&sealed, &dk, &sctx, sk.data, err));
+    NW_GUARD(confirm_decrypt(ops, &creds, &a, &blob, kv, &dk, err));
     if (ops->dkcache != NULL && dk.len == NW_DKCACHE_KEY_LEN) {
         uint8_t id[NW_DKCACHE_ID_LEN];
         cache_id(id, &a, blob.data, blob.len, kv, &creds, sealed.data, sealed.len);
@@ -157,6 +193,7 @@ enum nw_err nw_enclave_open_account(struct nw_enclave_ops *ops, const cJSON *par
     enum nw_err rc;
 
     NW_GUARD(nw_enclave_parse_account(a, nw_json_get(params, "account"), err));
+    NW_GUARD(check_key_allowed(ops, a, err));
     NW_GUARD(nw_enclave_parse_credentials(&creds, nw_json_get(params, "credentials"), err));
     nw_enclave_kms_context(kv, a);
     cache_id(id, a, a->data_key_blob, a->data_key_blob_len, kv, &creds, a->sealed, a->sealed_len);

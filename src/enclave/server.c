@@ -84,22 +84,25 @@ static void give_worker(struct server *s, struct worker *w)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* An error reply that echoes the request's id when one can be read. */
+/* An error reply outside the workers (BUSY, a bad frame header): it echoes
+ * the id from the frame's first bytes (nw_proto_request_peek_id), never
+ * parsing the whole request, so a full queue costs no more for a 1 MiB frame
+ * than for a small one. */
 static enum nw_err write_error(int fd, const uint8_t *req, size_t req_len, const char *code, const char *msg)
 {
-    struct nw_proto_request r;
     struct nw_error e;
     struct nw_buf out;
-    enum nw_err rc;
+    cJSON *id = NULL;
+    enum nw_err rc = NW_OK;
 
     nw_buf_init(&out, NW_PROTO_MAX_FRAME);
-    memset(&r, 0, sizeof r);
-    if (req != NULL && nw_proto_request_parse(&r, req, req_len, &e) != NW_OK)
-        r.id = NULL;
-    rc = nw_proto_reply_error(&out, r.id, code, msg);
+    if (req != NULL)
+        rc = nw_proto_request_peek_id(&id, req, req_len);
+    if (rc == NW_OK)
+        rc = nw_proto_reply_error(&out, id, code, msg);
     if (rc == NW_OK)
         rc = nw_proto_frame_write(fd, out.data, out.len, &e);
-    nw_proto_request_free(&r);
+    cJSON_Delete(id);
     nw_buf_free(&out);
     return rc;
 }
@@ -227,6 +230,7 @@ static enum nw_err make_workers(struct server *s, struct worker *w, struct nw_dk
     for (unsigned i = 0; i < s->cfg->workers; i++) {
         w[i].ops.nsm = s->cfg->nsm;
         w[i].ops.dkcache = cache;
+        w[i].ops.keys = &s->cfg->keys;
         if (nw_kms_client_new(&w[i].ops.kms, &s->cfg->kms, s->cfg->nsm, err) != NW_OK)
             return err->code;
         w[i].next_free = s->free;
@@ -248,6 +252,12 @@ enum nw_err nw_enclave_serve(const struct nw_enclave_config *cfg, volatile sig_a
         cfg->queue > NW_ENCLAVE_MAX_QUEUE || cfg->nsm == NULL)
         return nw_fail(err, NW_ERR_BAD_REQUEST, "server: workers must be 1..%d, queue 1..%d, and an NSM is needed",
                        NW_ENCLAVE_MAX_WORKERS, NW_ENCLAVE_MAX_QUEUE);
+    if (cfg->keys.n == 0 || cfg->keys.n > NW_ENCLAVE_MAX_KMS_KEYS)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "server: 1..%d KMS key ARNs (--kms-key-arn) are required: they are "
+                       "the only keys the enclave seals under", NW_ENCLAVE_MAX_KMS_KEYS);
+    for (size_t i = 0; i < cfg->keys.n; i++)
+        if (nw_enclave_key_arn_check(cfg->keys.arn[i], cfg->kms.region, err) != NW_OK)
+            return err->code;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
     for (unsigned i = 0; i < NW_ENCLAVE_MAX_CONNECTIONS; i++)

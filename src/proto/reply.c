@@ -9,6 +9,7 @@
  */
 #include "nitrowallet/proto.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,10 +31,24 @@ static enum nw_err emit(struct nw_buf *out, cJSON *reply)
     return rc;
 }
 
+/* The id as the request sent it: an integer id (valid_id in request.c) in
+ * plain decimal, never cJSON's exponent form (10^15 would be 1e+15). */
+static cJSON *id_copy(const cJSON *id)
+{
+    char text[32];
+
+    if (id == NULL)
+        return cJSON_CreateNull();
+    if (!cJSON_IsNumber(id))
+        return cJSON_Duplicate(id, 1);
+    snprintf(text, sizeof text, "%lld", (long long)id->valuedouble);
+    return cJSON_CreateRaw(text);
+}
+
 static cJSON *reply_with_id(const cJSON *id)
 {
     cJSON *reply = cJSON_CreateObject();
-    cJSON *copy = id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
+    cJSON *copy = id_copy(id);
 
     if (reply == NULL || copy == NULL || !cJSON_AddItemToObject(reply, "id", copy)) {
         cJSON_Delete(reply);

@@ -10,6 +10,7 @@
  */
 #include "nitrowallet/proto.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,8 @@ static const char *const envelope_keys[] = {"v", "id", "op", "params", NULL};
 static int valid_id(const cJSON *id)
 {
     if (cJSON_IsNumber(id))
-        return id->valuedouble >= -(double)NW_JSON_MAX_SAFE_INT && id->valuedouble <= (double)NW_JSON_MAX_SAFE_INT;
+        return id->valuedouble >= -(double)NW_JSON_MAX_SAFE_INT && id->valuedouble <= (double)NW_JSON_MAX_SAFE_INT &&
+               id->valuedouble == (double)(long long)id->valuedouble;
     if (!cJSON_IsString(id))
         return 0;
     size_t n = strlen(id->valuestring);
@@ -109,6 +111,42 @@ void nw_proto_request_free(struct nw_proto_request *req)
     memset(req, 0, sizeof *req);
 }
 
+enum nw_err nw_proto_request_peek_id(cJSON **id, const uint8_t *p, size_t len)
+{
+    static const char head[] = "{\"v\":1,\"id\":";
+    const size_t h = sizeof head - 1;
+    char text[NW_PROTO_MAX_ID_STRING + 1];
+    size_t i = h, n = 0;
+
+    *id = NULL;
+    if (len <= h || memcmp(p, head, h) != 0)
+        return NW_OK;
+    if (p[i] == '"') {
+        for (i++; i < len && n <= NW_PROTO_MAX_ID_STRING && p[i] != '"'; i++, n++) {
+            if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '\\' || n == NW_PROTO_MAX_ID_STRING)
+                return NW_OK;
+            text[n] = (char)p[i];
+        }
+        if (i + 1 >= len || p[i] != '"' || n == 0 || p[i + 1] != ',')
+            return NW_OK;
+        text[n] = '\0';
+        *id = cJSON_CreateString(text);
+        return *id != NULL ? NW_OK : NW_ERR_NOMEM;
+    }
+    size_t neg = p[i] == '-';
+    i += neg;
+    if (neg)
+        text[n++] = '-';
+    for (; i < len && p[i] >= '0' && p[i] <= '9' && n <= 17; i++)
+        text[n++] = (char)p[i];
+    /* 1..16 digits, no leading zero and no "-0" (the full parse echoes 0), then the next member */
+    if (n == neg || n - neg > 16 || i >= len || p[i] != ',' || (text[neg] == '0' && (n - neg > 1 || neg)))
+        return NW_OK;
+    text[n] = '\0';
+    *id = cJSON_CreateRaw(text);
+    return *id != NULL ? NW_OK : NW_ERR_NOMEM;
+}
+
 /* The credential strings inside a built tree are wiped before it is freed. */
 static void wipe_credentials(cJSON *req)
 {
@@ -124,12 +162,14 @@ enum nw_err nw_proto_request_build(char **text, unsigned long long id, const cha
     enum nw_err rc = NW_OK;
     cJSON *req = cJSON_CreateObject();
     cJSON *prm = cJSON_Duplicate(params, 1);
+    char id_text[24];
 
     *text = NULL;
     if (req == NULL || prm == NULL)
         NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
     cJSON_AddNumberToObject(req, "v", NW_PROTO_VERSION);
-    cJSON_AddNumberToObject(req, "id", (double)id);
+    snprintf(id_text, sizeof id_text, "%llu", id); /* plain decimal: cJSON would write 10^15 as 1e+15 */
+    cJSON_AddRawToObject(req, "id", id_text);
     cJSON_AddStringToObject(req, "op", op);
     if (creds != NULL) {
         cJSON *c = cJSON_AddObjectToObject(prm, "credentials");

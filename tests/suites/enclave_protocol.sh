@@ -26,13 +26,15 @@ fi
 grep -q 'refusing the emulated NSM without --dev' "$tmp/nodev.log" || fail "no clear refusal: $(cat "$tmp/nodev.log")"
 pass "--nsm emulated without --dev: refused ($(head -c 60 "$tmp/nodev.log")...)"
 # The enclave serves only unix sockets (locally) and vsock, never TCP; and it
-# never replaces a file that is not a socket.
-if "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen tcp:127.0.0.1:0 >"$tmp/tcp.log" 2>&1; then
+# never replaces a file that is not a socket.  (A well-formed --kms-key-arn,
+# which it requires before it listens; no KMS is running yet.)
+arn=arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000
+if "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --kms-key-arn "$arn" --listen tcp:127.0.0.1:0 >"$tmp/tcp.log" 2>&1; then
   fail "the enclave listened on TCP"
 fi
 grep -q 'listen: expected unix:/path or vsock:PORT' "$tmp/tcp.log" || fail "tcp listen: $(cat "$tmp/tcp.log")"
 : >"$tmp/not-a-socket"
-if "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$tmp/not-a-socket" >"$tmp/nosock.log" 2>&1; then
+if "$ENCLAVE" --dev --nsm emulated --nsm-state "$nsm" --kms-key-arn "$arn" --listen "unix:$tmp/not-a-socket" >"$tmp/nosock.log" 2>&1; then
   fail "the enclave replaced a regular file with its socket"
 fi
 grep -q 'exists and is not a socket' "$tmp/nosock.log" && [ -f "$tmp/not-a-socket" ] || fail "not-a-socket: $(cat "$tmp/nosock.log")"
@@ -48,7 +50,7 @@ pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
 start_enclave() { # NAME SOCKET ARGS...
   local name=$1 sock=$2
   shift 2
-  STACK_ENCLAVE=$ENCLAVE stack_enclave_start "$sock" "$nsm" "$tmp/$name.log" "$@"
+  STACK_ENCLAVE=$ENCLAVE stack_enclave_start "$sock" "$nsm" "$tmp/$name.log" --kms-key-arn "$key" "$@"
   pids+=("$STACK_ENCLAVE_PID")
 }
 start_enclave enclave "$tmp/e.sock" --workers 4

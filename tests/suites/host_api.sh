@@ -34,7 +34,7 @@ stack_kms_pin "$key" "$ENCLAVE"
 pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
 
 start_enclave() {
-  stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --workers 2
+  stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --kms-key-arn "$key" --workers 2
   enclave_pid=$STACK_ENCLAVE_PID
   pids+=("$enclave_pid")
 }
@@ -301,7 +301,7 @@ if "$HOST" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" "${STORE_ARGS[@]}" 
 fi
 pass "no TLS files and no --insecure-http: refused ($(head -c 100 "$tmp/host3.log"))"
 # --- two enclaves: one killed (SIGKILL) during a run of requests loses none -----------
-stack_enclave_start "$tmp/e2.sock" "$nsm" "$tmp/enclave2.log" --workers 2
+stack_enclave_start "$tmp/e2.sock" "$nsm" "$tmp/enclave2.log" --kms-key-arn "$key" --workers 2
 pids+=("$STACK_ENCLAVE_PID")
 kill "$host_pid"
 wait "$host_pid" 2>/dev/null || true

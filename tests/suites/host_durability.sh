@@ -34,7 +34,7 @@ stack_kms_start "$tmp/kms" "$tmp/nsm" "$tmp/kms.log"
 pids+=("$STACK_KMS_PID")
 key=$(stack_kms_create_key host-durability)
 stack_kms_pin "$key" "$ENCLAVE"
-stack_enclave_start "$tmp/e.sock" "$tmp/nsm" "$tmp/enclave.log" --workers 2
+stack_enclave_start "$tmp/e.sock" "$tmp/nsm" "$tmp/enclave.log" --kms-key-arn "$key" --workers 2
 pids+=("$STACK_ENCLAVE_PID")
 stack_tokens "$tmp" ops:admin pay:signer
 DB=$tmp/host.db

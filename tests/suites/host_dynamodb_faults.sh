@@ -51,7 +51,7 @@ stack_kms_start "$tmp/kms" "$nsm" "$tmp/kms.log"
 pids+=("$STACK_KMS_PID")
 key=$(stack_kms_create_key ddb-faults)
 stack_kms_pin "$key" "$ENCLAVE"
-stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --workers 2
+stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --kms-key-arn "$key" --workers 2
 pids+=("$STACK_ENCLAVE_PID")
 stack_tokens "$tmp" ops:admin pay:signer
 ADMIN=$(cat "$tmp/ops.token")

@@ -39,6 +39,10 @@ pids+=("$kms_pid")
 key=$(stack_kms_create_key host-faults)
 stack_kms_pin "$key" "$ENCLAVE"
 pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
+# A second key the enclave also names (--kms-key-arn), for the
+# IncorrectKeyException case in section 1.
+key2=$(stack_kms_create_key host-faults-other)
+stack_kms_pin "$key2" "$ENCLAVE"
 
 # The data-key cache is off here so that KMS judges every request, as the
 # checks below expect (KMS stopped -> KMS_UNAVAILABLE for every account).  With
@@ -46,7 +50,7 @@ pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
 # expires: enclave_protocol.sh shows that trade-off, and that a swapped row
 # still misses the cache (its id binds blob, context and credentials).
 start_enclave() {
-  stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --workers 2 --data-key-cache off
+  stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --kms-key-arn "$key" --kms-key-arn "$key2" --workers 2 --data-key-cache off
   enclave_pid=$STACK_ENCLAVE_PID
   pids+=("$enclave_pid")
 }
@@ -213,13 +217,14 @@ damage EncryptedDataKey "$(head -c 100 /dev/urandom | base64 -w0)" 422 SEAL_INVA
 damage Address 0x1234 422 SEAL_INVALID "the stored account record is damaged: address"
 damage Policy garbage 422 SEAL_INVALID "the stored account record is damaged: policy"
 damage Policy '{}' 422 SEAL_INVALID "the stored account record is damaged: account: policy.allow_digest"
-# Another existing KMS key id: KMS refuses to decrypt a blob made under a
-# different key (IncorrectKeyException); the enclave always names the
+# Another KMS key the enclave names: KMS refuses to decrypt a blob made
+# under a different key (IncorrectKeyException); the enclave always names the
 # account's own key, so that means the record does not belong together:
 # SEAL_INVALID, like InvalidCiphertextException (src/enclave/ops_account.c).
-key2=$(stack_kms_create_key host-faults-other)
-stack_kms_pin "$key2" "$ENCLAVE"
 damage KeyId "$key2" 422 SEAL_INVALID "IncorrectKeyException"
+# A key the enclave's image does not name is refused before KMS is asked
+# (tests/suites/kms_key_allowlist.sh checks KMS was not called).
+damage KeyId "${key%/*}/00000000-0000-4000-8000-000000000000" 403 POLICY_DENIED "not one of this enclave's KMS keys"
 sign_ok alice "$ADDR_A" "alice restored"
 no_secrets "$tmp/host.log" "host log"
 no_secrets "$tmp/enclave.log" "enclave log"
@@ -228,7 +233,7 @@ pass "no key material in the host and enclave logs"
 # --- 2. an enclave build with another PCR0 ------------------------------------------
 cp "$ENCLAVE" "$tmp/nitrowallet-enclave-rebuilt"
 printf 'rebuilt' >>"$tmp/nitrowallet-enclave-rebuilt"
-STACK_ENCLAVE=$tmp/nitrowallet-enclave-rebuilt stack_enclave_start "$tmp/rebuilt.sock" "$nsm" "$tmp/rebuilt.log" --workers 2
+STACK_ENCLAVE=$tmp/nitrowallet-enclave-rebuilt stack_enclave_start "$tmp/rebuilt.sock" "$nsm" "$tmp/rebuilt.log" --kms-key-arn "$key" --workers 2
 rebuilt_pid=$STACK_ENCLAVE_PID
 pids+=("$rebuilt_pid")
 stop_host

@@ -80,7 +80,7 @@ pass "--kms-proxy vsock:0 refused: $(grep -o 'BAD_REQUEST.*' "$tmp/badspec.log")
 # No tcp route is given: --kms-connect is the proxy's socket, nothing else.
 # The data-key cache is off so every signature is a KMS Decrypt.
 PROXY_SOCK=$tmp/kms-proxy.sock
-stack_enclave_start_via "unix:$PROXY_SOCK" "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --workers 2 --data-key-cache off
+stack_enclave_start_via "unix:$PROXY_SOCK" "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --kms-key-arn "$key" --workers 2 --data-key-cache off
 pids+=("$STACK_ENCLAVE_PID")
 [ "$(tr '\0' '\n' </proc/"$STACK_ENCLAVE_PID"/cmdline | grep -c "$port")" = 0 ] || fail "the enclave was told nitrowallet-kms's port"
 pass "enclave started with --kms-connect unix:$PROXY_SOCK only (no KMS port on its command line)"

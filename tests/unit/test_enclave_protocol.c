@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -142,6 +143,77 @@ static void replies_exact(void **state)
     cJSON_Delete(res);
 }
 
+/* Ids echo exactly: 10^15 is not 1e+15, on the enclave's replies and the host's requests. */
+static void ids_exact(void **state)
+{
+    static const char req_text[] = "{\"v\":1,\"id\":1000000000000000,\"op\":\"health\",\"params\":{}}";
+    static const char want[] = "{\"id\":1000000000000000,\"result\":{}}";
+    struct nw_proto_request req;
+    struct nw_error err = {0};
+    struct nw_buf out;
+    cJSON *params = cJSON_CreateObject(), *res = NULL;
+    char *text = NULL;
+    int busy = 1;
+
+    (void)state;
+    nw_buf_init(&out, NW_PROTO_MAX_FRAME);
+    assert_int_equal(nw_proto_request_parse(&req, (const uint8_t *)req_text, strlen(req_text), &err), NW_OK);
+    assert_int_equal(nw_proto_reply_result(&out, req.id, params), NW_OK);
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    nw_proto_request_free(&req);
+    assert_int_equal(nw_proto_reply_parse(out.data, out.len, 1000000000000000ull, &res, &busy, &err), NW_OK);
+    assert_int_equal(busy, 0);
+    cJSON_Delete(res);
+    assert_int_equal(nw_proto_request_build(&text, 1000000000000000ull, NW_OP_HEALTH, params, NULL, &err), NW_OK);
+    assert_string_equal(text, req_text);
+    nw_proto_text_free(text);
+    /* a fractional id is not an integer id */
+    static const char frac[] = "{\"v\":1,\"id\":1.5,\"op\":\"health\",\"params\":{}}";
+    assert_int_equal(nw_proto_request_parse(&req, (const uint8_t *)frac, strlen(frac), &err), NW_ERR_BAD_REQUEST);
+    nw_proto_request_free(&req);
+    cJSON_Delete(params);
+    nw_buf_free(&out);
+}
+
+/* BUSY's id comes from the frame's first bytes only. */
+static void peek_id(void **state)
+{
+    static const struct {
+        const char *frame, *want; /* want NULL: no id */
+    } cases[] = {
+        {"{\"v\":1,\"id\":42,\"op\":\"x\"", "42"},
+        {"{\"v\":1,\"id\":1000000000000000,", "1000000000000000"},
+        {"{\"v\":1,\"id\":-7,", "-7"},
+        {"{\"v\":1,\"id\":0,", "0"},
+        {"{\"v\":1,\"id\":\"req-1\",", "\"req-1\""},
+        {"{\"v\":1,\"id\":-0,", NULL},
+        {"{\"v\":1,\"id\":042,", NULL},
+        {"{\"v\":1,\"id\":1.5,", NULL},
+        {"{\"v\":1,\"id\":12345678901234567,", NULL},
+        {"{\"v\":1,\"id\":42", NULL},
+        {"{\"v\":1,\"id\":\"a\\\"b\",", NULL},
+        {"{\"v\":1,\"id\":\"\",", NULL},
+        {"{\"id\":42,\"v\":1,", NULL},
+        {"", NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *id = NULL;
+        assert_int_equal(nw_proto_request_peek_id(&id, (const uint8_t *)cases[i].frame, strlen(cases[i].frame)), NW_OK);
+        if (cases[i].want == NULL) {
+            if (id != NULL)
+                fail_msg("case %zu: an id from %s", i, cases[i].frame);
+            continue;
+        }
+        char *s = id ? cJSON_PrintUnformatted(id) : NULL;
+        if (s == NULL || strcmp(s, cases[i].want) != 0)
+            fail_msg("case %zu: %s, want %s", i, s ? s : "(none)", cases[i].want);
+        free(s);
+        cJSON_Delete(id);
+    }
+}
+
 #define ADDR "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 
 static cJSON *account_json(const char *extra_key, const char *extra_json)
@@ -264,6 +336,45 @@ static void handle_without_nsm(void **state)
     nw_buf_free(&out);
 }
 
+/* --kms-key-arn: full key ARNs in the enclave's region only; matching is exact. */
+static void kms_key_arns(void **state)
+{
+    static const char *const good[] = {
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        "arn:aws-us-gov:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    };
+    static const char *const bad[] = {
+        "",
+        "alias/nitrowallet",
+        "arn:aws:kms:us-east-1:111122223333:alias/nitrowallet",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:11112222333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:key/1234ABCD-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab ",
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890",
+        "arn:aws:kms:us-east-1:111122223333:key/mrk-1234",
+        "arn:aws:s3:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:awsx:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:key/",
+    };
+    struct nw_enclave_kms_keys keys = {.arn = {good[0], good[1]}, .n = 2};
+    struct nw_error err = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (nw_enclave_key_arn_check(good[i], "us-east-1", &err) != NW_OK)
+            fail_msg("refused %s: %s", good[i], err.msg);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (nw_enclave_key_arn_check(bad[i], "us-east-1", &err) != NW_ERR_BAD_REQUEST)
+            fail_msg("accepted %s", bad[i]);
+    assert_true(nw_enclave_key_allowed(&keys, good[1], strlen(good[1])));
+    assert_false(nw_enclave_key_allowed(&keys, good[0], strlen(good[0]) - 1));
+    assert_false(nw_enclave_key_allowed(&keys, good[2], strlen(good[2])));
+    assert_false(nw_enclave_key_allowed(NULL, good[0], strlen(good[0])));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,7 +382,8 @@ int main(void)
         cmocka_unit_test(envelope_accepts),    cmocka_unit_test(envelope_refuses),
         cmocka_unit_test(replies_exact),       cmocka_unit_test(params_account),
         cmocka_unit_test(params_policy_digest), cmocka_unit_test(params_credentials),
-        cmocka_unit_test(handle_without_nsm),
+        cmocka_unit_test(handle_without_nsm),  cmocka_unit_test(kms_key_arns),
+        cmocka_unit_test(ids_exact),           cmocka_unit_test(peek_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
