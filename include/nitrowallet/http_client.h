@@ -61,7 +61,9 @@ struct nw_http_config {
                             server name (SNI and certificate check) */
     const char *connect; /* transport.h spec; NULL = "tcp:<host>" with port 443 unless given */
     const char *ca_file; /* PEM bundle; NULL = the system CAs */
-    int timeout_ms;      /* connect and each read/write; 0 = NW_TRANSPORT_DEFAULT_TIMEOUT_MS */
+    int timeout_ms;      /* the whole of one post (connect, TLS, request, response; a retry
+                          * included), however the peer paces its bytes; 0 =
+                          * NW_TRANSPORT_DEFAULT_TIMEOUT_MS */
 };
 
 struct nw_http_client;

@@ -199,16 +199,19 @@ out:
     return NW_OK;
 }
 
-static enum nw_err open_connection(struct nw_http_client *c, struct nw_error *err)
+static enum nw_err open_connection(struct nw_http_client *c, long long deadline, struct nw_error *err)
 {
+    long long left = deadline - nw_tls_now_ms();
     int fd;
     enum nw_err rc;
 
-    rc = nw_transport_connect_timeout(&fd, c->connect, c->timeout_ms, err);
+    if (left <= 0)
+        return nw_fail(err, NW_ERR_UNAVAILABLE, "http: no response within %d ms", c->timeout_ms);
+    rc = nw_transport_connect_timeout(&fd, c->connect, left > c->timeout_ms ? c->timeout_ms : (int)left, err);
     if (rc != NW_OK)
         return rc;
     c->connections++;
-    return nw_tls_connect(&c->conn, c->tls_ctx, fd, c->name, err);
+    return nw_tls_connect_by(&c->conn, c->tls_ctx, fd, c->name, deadline, err);
 }
 
 /* Read until the parser has a complete response; *got_bytes says whether
@@ -246,15 +249,17 @@ out:
 }
 
 static enum nw_err exchange(struct nw_http_client *c, const struct nw_buf *req, const uint8_t *body,
-                            size_t body_len, struct nw_http_response *resp, int *got_bytes, struct nw_error *err)
+                            size_t body_len, long long deadline, struct nw_http_response *resp, int *got_bytes,
+                            struct nw_error *err)
 {
     enum nw_err rc;
 
     if (c->conn == NULL) {
-        rc = open_connection(c, err);
+        rc = open_connection(c, deadline, err);
         if (rc != NW_OK)
             return rc;
     }
+    nw_tls_set_deadline(c->conn, deadline);
     rc = nw_tls_write(c->conn, req->data, req->len, err);
     if (rc == NW_OK && body_len > 0)
         rc = nw_tls_write(c->conn, body, body_len, err);
@@ -275,11 +280,14 @@ enum nw_err nw_http_client_post(struct nw_http_client *c, const char *path, cons
         return nw_fail(err, NW_ERR_TOO_LARGE, "http: request body exceeds %u bytes", NW_HTTP_MAX_REQUEST);
     nw_buf_init(&req, NW_HTTP_MAX_REQUEST);
     NW_GUARD(build_request(&req, path, headers, n_headers, body_len, err));
+    /* One deadline for the whole call: connect, handshake, request and
+     * response, the retry included, however the peer paces its bytes. */
+    long long deadline = nw_tls_now_ms() + c->timeout_ms;
     for (attempt = 0; attempt < 2; attempt++) {
         int reused = c->conn != NULL, timed_out;
 
         got_bytes = 0;
-        rc = exchange(c, &req, body, body_len, resp, &got_bytes, err);
+        rc = exchange(c, &req, body, body_len, deadline, resp, &got_bytes, err);
         if (rc == NW_OK && resp->keep_alive)
             break;
         timed_out = nw_tls_timed_out(c->conn);

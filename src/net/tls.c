@@ -11,17 +11,23 @@
  * The socket is wrapped in a small BIO of our own instead of SSL_set_fd:
  * OpenSSL's socket BIO writes with write(2), which raises SIGPIPE when the
  * peer has gone; ours uses send(MSG_NOSIGNAL), and reports the errno of a
- * failed read (EAGAIN = the SO_RCVTIMEO deadline passed) for the message.
+ * failed read (EAGAIN = the SO_RCVTIMEO timeout or the session's deadline
+ * passed) for the message.  With a deadline set, every socket call first
+ * waits (poll) only for what is left of it, so a peer that sends one byte
+ * at a time cannot stretch a handshake or a response past the deadline:
+ * OpenSSL reads a record in as many socket calls as the peer likes.
  */
 #include "nitrowallet/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -37,7 +43,38 @@ struct nw_tls {
     int fd;
     int io_errno; /* errno of the last failed socket call, 0 for EOF */
     int broken;   /* a fatal error happened: no close_notify at close */
+    long long deadline_ms; /* CLOCK_MONOTONIC; 0 = none (the socket's own timeouts only) */
 };
+
+long long nw_tls_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when the socket is ready for `events` before the deadline; 0 (io_errno
+ * EAGAIN, as a socket timeout) when the deadline has passed. */
+static int wait_ready(struct nw_tls *t, short events)
+{
+    struct pollfd p = {.fd = t->fd, .events = events};
+    int r;
+
+    if (t->deadline_ms == 0)
+        return 1;
+    for (;;) {
+        long long left = t->deadline_ms - nw_tls_now_ms();
+        if (left <= 0)
+            break;
+        r = poll(&p, 1, left > 600000 ? 600000 : (int)left);
+        if (r > 0)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return 1; /* let the socket call report it */
+    }
+    t->io_errno = EAGAIN;
+    return 0;
+}
 
 /* --- the socket BIO ------------------------------------------------------ */
 
@@ -47,8 +84,10 @@ static int sock_write(BIO *b, const char *buf, int len)
     ssize_t n;
 
     BIO_clear_retry_flags(b);
+    if (!wait_ready(t, POLLOUT))
+        return -1;
     do {
-        n = send(t->fd, buf, (size_t)len, MSG_NOSIGNAL);
+        n = send(t->fd, buf, (size_t)len, MSG_NOSIGNAL | (t->deadline_ms ? MSG_DONTWAIT : 0));
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         t->io_errno = errno;
@@ -63,8 +102,10 @@ static int sock_read(BIO *b, char *buf, int len)
     ssize_t n;
 
     BIO_clear_retry_flags(b);
+    if (!wait_ready(t, POLLIN))
+        return -1;
     do {
-        n = recv(t->fd, buf, (size_t)len, 0);
+        n = recv(t->fd, buf, (size_t)len, t->deadline_ms ? MSG_DONTWAIT : 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         t->io_errno = errno;
@@ -198,6 +239,18 @@ static int set_peer_name(SSL *ssl, const char *name)
 enum nw_err nw_tls_connect(struct nw_tls **out, struct nw_tls_ctx *ctx, int fd, const char *server_name,
                            struct nw_error *err)
 {
+    return nw_tls_connect_by(out, ctx, fd, server_name, 0, err);
+}
+
+void nw_tls_set_deadline(struct nw_tls *t, long long deadline_ms)
+{
+    if (t != NULL)
+        t->deadline_ms = deadline_ms;
+}
+
+enum nw_err nw_tls_connect_by(struct nw_tls **out, struct nw_tls_ctx *ctx, int fd, const char *server_name,
+                              long long deadline_ms, struct nw_error *err)
+{
     struct nw_tls *t;
     BIO *bio = NULL;
     int ret;
@@ -212,6 +265,7 @@ enum nw_err nw_tls_connect(struct nw_tls **out, struct nw_tls_ctx *ctx, int fd, 
         return nw_fail(err, NW_ERR_NOMEM, "tls: out of memory");
     }
     t->fd = fd;
+    t->deadline_ms = deadline_ms;
     t->ssl = SSL_new(ctx->ssl_ctx);
     if (t->ssl != NULL)
         bio = BIO_new(sock_method);

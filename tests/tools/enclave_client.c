@@ -25,6 +25,8 @@
 #include "nitrowallet/transport.h"
 
 #define LINE_MAX_BYTES (2u * 1024u * 1024u)
+/* longer than the enclave's own KMS deadline (10 s), so its answer to a KMS timeout arrives */
+#define CLIENT_TIMEOUT_MS 30000
 
 static int exchange(int fd, const char *req, size_t len)
 {
@@ -80,7 +82,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: enclave_client SPEC [JSON...|--oversize|--empty JSON]\n");
         return 2;
     }
-    if (nw_transport_connect(&fd, argv[1], &err) != NW_OK) {
+    if (nw_transport_connect_timeout(&fd, argv[1], CLIENT_TIMEOUT_MS, &err) != NW_OK) {
         fprintf(stderr, "enclave_client: connect %s: %s\n", argv[1], err.msg);
         return 1;
     }
