@@ -195,6 +195,10 @@ enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg
     h->metrics = api_metrics_new();
     h->inflight = api_inflight_new();
     if (h->metrics == NULL || h->inflight == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "metrics"));
+    /* TLS 1.2 and 1.3 only; AEAD ciphers with forward secrecy (GnuTLS priority string, docs/host-api.md). */
+#define NW_HOST_TLS_PRIORITIES                                                                                  \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:"     \
+    "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     if (!cfg->insecure_http) {
         if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
@@ -204,7 +208,8 @@ enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg
         h->daemon = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
                                      MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                                      MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
-                                     MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_END);
+                                     MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_HTTPS_PRIORITIES,
+                                     NW_HOST_TLS_PRIORITIES, MHD_OPTION_END);
     } else {
         h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
                                      MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
