@@ -70,19 +70,20 @@ stack_kms_create_key() {
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["Arn"])'
 }
 
-# stack_kms_pin KEY_ID ENCLAVE_BINARY: set the key's policy so that only an
-# enclave measuring PCR0 = sha384(ENCLAVE_BINARY) (what the emulated NSM
-# reports for that binary) may GenerateDataKey and Decrypt, as the
-# production policy pins the enclave image's PCR0.
+# stack_kms_pin KEY_ID ENCLAVE_BINARY [ACTIONS]: set the key's policy so that
+# only an enclave measuring PCR0 = sha384(ENCLAVE_BINARY) (what the emulated
+# NSM reports for that binary) may GenerateDataKey and Decrypt, as the
+# production policy pins the enclave image's PCR0.  ACTIONS (a JSON list,
+# default ["kms:GenerateDataKey","kms:Decrypt"]) narrows what it may do.
 stack_kms_pin() {
-  local pcr0
+  local pcr0 actions=${3:-'["kms:GenerateDataKey","kms:Decrypt"]'}
   pcr0=$(sha384sum "$2" | cut -d' ' -f1)
   stack_aws kms put-key-policy --key-id "$1" --policy-name default --policy "$(cat <<JSON
 {"Version":"2012-10-17","Statement":[
  {"Sid":"admin","Effect":"Allow","Principal":{"AWS":"*"},
   "Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:PutKeyPolicy"],"Resource":"*"},
  {"Sid":"enclave","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:GenerateDataKey","kms:Decrypt"],"Resource":"*",
+  "Action":$actions,"Resource":"*",
   "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"$pcr0"}}}]}
 JSON
 )" || stack_fail "put-key-policy on $1"

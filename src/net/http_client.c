@@ -207,7 +207,7 @@ static enum nw_err open_connection(struct nw_http_client *c, long long deadline,
 
     if (left <= 0)
         return nw_fail(err, NW_ERR_UNAVAILABLE, "http: no response within %d ms", c->timeout_ms);
-    rc = nw_transport_connect_timeout(&fd, c->connect, left > c->timeout_ms ? c->timeout_ms : (int)left, err);
+    rc = nw_transport_connect_timeout(&fd, c->connect, (int)left, err); /* left <= timeout_ms */
     if (rc != NW_OK)
         return rc;
     c->connections++;

@@ -75,9 +75,7 @@ stop_host() {
 start_host host "$tmp/e.sock"
 
 . tests/suites/lib/api.sh
-rows() { # "accounts signatures idempotency"
-  py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(*c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$DB"
-}
+rows() { sqlite_rows "$DB"; }
 sigs() { rows | cut -d' ' -f2; }
 same_rows() { # BEFORE WHAT
   local now

@@ -92,8 +92,9 @@ pids+=("$STACK_HOST_PID")
 H=$STACK_HOST_URL
 grep -qF -- "--kms-key-id is one of the enclave's KMS keys" "$tmp/host.log" || fail "host did not check its key"
 . tests/suites/lib/api.sh
-rows() {
-  py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); print(*c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$DB"
+rows() { sqlite_rows "$DB"; }
+set_key_id() { # KEY: alice's stored KeyId
+  py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); c.execute("update AccountTable set KeyId=? where Name=?", (sys.argv[2], "alice")); c.commit()' "$DB" "$1"
 }
 
 before=$(rows)
@@ -122,7 +123,7 @@ grep -q AccessDeniedException "$tmp/alice-dec.err" || fail "awscli decrypt of al
 pass "awscli kms decrypt of alice's stored EncryptedDataKey (right context, host credentials): AccessDenied"
 
 # --- 4. a record rewritten to name the permissive key --------------------------------
-py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); c.execute("update AccountTable set KeyId=? where Name=?", (sys.argv[2], "alice")); c.commit()' "$DB" "$evil"
+set_key_id "$evil"
 before=$(rows)
 calls=$(kms_calls)
 call POST /v1/accounts/alice/sign/message "$SIGNER" '{"message":"rewritten"}'
@@ -130,7 +131,7 @@ expect 403 POLICY_DENIED "sign with alice's record naming the permissive key"
 expect_msg "not one of this enclave's KMS keys" "sign with the rewritten record"
 [ "$(kms_calls)" = "$calls" ] || fail "the rewritten record reached KMS: $calls -> $(kms_calls)"
 [ "$(rows)" = "$before" ] || fail "the refused signature stored something"
-py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); c.execute("update AccountTable set KeyId=? where Name=?", (sys.argv[2], "alice")); c.commit()' "$DB" "$key"
+set_key_id "$key"
 call POST /v1/accounts/alice/sign/message "$SIGNER" '{"message":"restored"}'
 expect 200 "" "alice restored signs"
 pass "a stored record naming another key: refused before KMS is called, nothing signed or recorded"
@@ -142,16 +143,7 @@ pass "a stored record naming another key: refused before KMS is called, nothing 
 # before, the account was created and signed from the data-key cache until
 # the entry expired, then never again.
 key3=$(stack_kms_create_key allowlist-no-decrypt)
-pcr0=$(sha384sum "$ENCLAVE" | cut -d' ' -f1)
-stack_aws kms put-key-policy --key-id "$key3" --policy-name default --policy "$(cat <<JSON
-{"Version":"2012-10-17","Statement":[
- {"Sid":"admin","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:PutKeyPolicy"],"Resource":"*"},
- {"Sid":"enclave","Effect":"Allow","Principal":{"AWS":"*"},
-  "Action":["kms:GenerateDataKey"],"Resource":"*",
-  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:ImageSha384":"$pcr0"}}}]}
-JSON
-)" || fail "put-key-policy on $key3"
+stack_kms_pin "$key3" "$ENCLAVE" '["kms:GenerateDataKey"]'
 kill "$STACK_ENCLAVE_PID"
 wait "$STACK_ENCLAVE_PID" 2>/dev/null || true
 stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --kms-key-arn "$key" --kms-key-arn "$key3" --workers 2

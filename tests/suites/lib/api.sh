@@ -5,6 +5,8 @@
 #   expect STATUS CODE WHAT   the status, and for errors the code and that
 #                             X-Request-Id matches the body's request_id
 #   expect_msg TEXT WHAT      the error message contains TEXT
+#   sqlite_rows DB            "accounts signatures idempotency" row counts of
+#                             the host's SQLite database
 # CURL_EXTRA holds extra curl options (e.g. --cacert for a TLS host).
 CURL_EXTRA=()
 req() {
@@ -34,4 +36,7 @@ expect() {
 }
 expect_msg() {
   jget "$tmp/r.json" 'j["error"]["message"]' | grep -F -- "$1" >/dev/null || fail "$2: message lacks '$1': $(cat "$tmp/r.json")"
+}
+sqlite_rows() {
+  py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); print(*c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$1"
 }
