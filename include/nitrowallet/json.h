@@ -34,6 +34,13 @@
 NW_MUST_CHECK enum nw_err nw_json_parse(cJSON **out, const char *buf, size_t len, size_t max_len,
                                         struct nw_error *err);
 
+/*
+ * Wipe every string, raw text and member name in `tree`, then free it.  For
+ * trees that carried secrets (AWS credentials in an enclave request); a tree
+ * nw_json_parse refuses is released this way too.  NULL is fine.
+ */
+void nw_json_delete_wiped(cJSON *tree);
+
 /* Only the validator (for fuzzing and for callers that need no tree). */
 NW_MUST_CHECK enum nw_err nw_json_validate(const char *buf, size_t len, struct nw_error *err);
 

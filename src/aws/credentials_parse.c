@@ -383,14 +383,6 @@ static enum nw_err json_field(char *dst, size_t cap, const cJSON *root, const ch
     return put_value(dst, cap, s, n, field, err);
 }
 
-static void wipe_json_strings(cJSON *it)
-{
-    for (; it != NULL; it = it->next) {
-        if (cJSON_IsString(it) && it->valuestring != NULL) nw_wipe(it->valuestring, strlen(it->valuestring));
-        wipe_json_strings(it->child);
-    }
-}
-
 enum nw_err nw_creds_parse_json(struct nw_host_credentials *out, long long *expires_at, const char *body, size_t len,
                                 int require_success, struct nw_error *err)
 {
@@ -410,10 +402,7 @@ enum nw_err nw_creds_parse_json(struct nw_host_credentials *out, long long *expi
     NW_GUARD(json_field(exp, sizeof(exp), root, "Expiration", err));
     NW_GUARD(nw_creds_parse_time(expires_at, exp, strlen(exp), err));
 out:
-    if (root != NULL) {
-        wipe_json_strings(root);
-        cJSON_Delete(root);
-    }
+    nw_json_delete_wiped(root);
     if (rc != NW_OK) nw_host_credentials_wipe(out);
     return rc;
 }

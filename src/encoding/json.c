@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "nitrowallet/hex.h"
+#include "nitrowallet/secret.h"
 #include "nitrowallet/utf8.h"
 
 struct scan {
@@ -288,11 +289,33 @@ enum nw_err nw_json_parse(cJSON **out, const char *buf, size_t len, size_t max_l
     if (root == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "JSON could not be parsed (out of memory)");
     if ((rc = no_duplicates(root, err)) != NW_OK) {
-        cJSON_Delete(root);
+        nw_json_delete_wiped(root); /* the refused tree may still carry secrets */
         return rc;
     }
     *out = root;
     return NW_OK;
+}
+
+static void wipe_tree(cJSON *node, int depth)
+{
+    for (; node != NULL; node = node->next) {
+        if (node->type & cJSON_IsReference) /* not owned: not ours to wipe */
+            continue;
+        if (node->valuestring != NULL)
+            nw_wipe(node->valuestring, strlen(node->valuestring));
+        if (node->string != NULL && !(node->type & cJSON_StringIsConst))
+            nw_wipe(node->string, strlen(node->string));
+        if (node->child != NULL && depth <= NW_JSON_MAX_DEPTH)
+            wipe_tree(node->child, depth + 1);
+    }
+}
+
+void nw_json_delete_wiped(cJSON *tree)
+{
+    if (tree == NULL)
+        return;
+    wipe_tree(tree, 0);
+    cJSON_Delete(tree);
 }
 
 const cJSON *nw_json_get(const cJSON *obj, const char *key)

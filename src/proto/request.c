@@ -10,6 +10,7 @@
  */
 #include "nitrowallet/proto.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,24 +91,9 @@ enum nw_err nw_proto_request_parse(struct nw_proto_request *req, const uint8_t *
     return NW_OK;
 }
 
-static void wipe_tree(cJSON *node, int depth)
-{
-    for (; node != NULL; node = node->next) {
-        if (node->valuestring != NULL)
-            nw_wipe(node->valuestring, strlen(node->valuestring));
-        if (node->string != NULL)
-            nw_wipe(node->string, strlen(node->string));
-        if (node->child != NULL && depth < NW_JSON_MAX_DEPTH + 1)
-            wipe_tree(node->child, depth + 1);
-    }
-}
-
 void nw_proto_request_free(struct nw_proto_request *req)
 {
-    if (req->root != NULL) {
-        wipe_tree(req->root, 0);
-        cJSON_Delete(req->root);
-    }
+    nw_json_delete_wiped(req->root);
     memset(req, 0, sizeof *req);
 }
 
@@ -147,13 +133,42 @@ enum nw_err nw_proto_request_peek_id(cJSON **id, const uint8_t *p, size_t len)
     return *id != NULL ? NW_OK : NW_ERR_NOMEM;
 }
 
-/* The credential strings inside a built tree are wiped before it is freed. */
-static void wipe_credentials(cJSON *req)
+/* Characters a string of n bytes may take once JSON-escaped, quotes included. */
+static size_t escaped_max(const char *s)
 {
-    cJSON *c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(req, "params"), "credentials");
-    for (cJSON *it = c ? c->child : NULL; it != NULL; it = it->next)
-        if (cJSON_IsString(it))
-            nw_wipe(it->valuestring, strlen(it->valuestring));
+    return s != NULL ? 6 * strlen(s) + 2 : 0;
+}
+
+/*
+ * With credentials, the text is printed into one buffer sized up front
+ * (cJSON_PrintPreallocated), because cJSON_PrintUnformatted grows its
+ * buffer with realloc and would leave copies of the secret key in freed
+ * heap.  The bound: params printed without the credentials, plus every
+ * credential string escaped at six bytes per byte, plus the envelope.
+ */
+static enum nw_err print_with_credentials(char **text, cJSON *req, const cJSON *prm_plain,
+                                          const struct nw_proto_credentials *creds, struct nw_error *err)
+{
+    char *plain = cJSON_PrintUnformatted(prm_plain); /* no secrets yet */
+    size_t cap;
+
+    if (plain == NULL)
+        return nw_fail(err, NW_ERR_NOMEM, "enclave request");
+    cap = strlen(plain) + escaped_max(creds->access_key_id) + escaped_max(creds->secret_access_key) +
+          escaped_max(creds->session_token) + 256 + NW_PROTO_MAX_OP;
+    free(plain);
+    if (cap > (size_t)INT_MAX)
+        return nw_fail(err, NW_ERR_TOO_LARGE, "enclave request");
+    *text = malloc(cap);
+    if (*text == NULL)
+        return nw_fail(err, NW_ERR_NOMEM, "enclave request");
+    if (!cJSON_PrintPreallocated(req, *text, (int)cap, 0)) {
+        nw_wipe(*text, cap);
+        free(*text);
+        *text = NULL;
+        return nw_fail(err, NW_ERR_INTERNAL, "enclave request did not fit its bound");
+    }
+    return NW_OK;
 }
 
 enum nw_err nw_proto_request_build(char **text, unsigned long long id, const char *op, const cJSON *params,
@@ -162,6 +177,7 @@ enum nw_err nw_proto_request_build(char **text, unsigned long long id, const cha
     enum nw_err rc = NW_OK;
     cJSON *req = cJSON_CreateObject();
     cJSON *prm = cJSON_Duplicate(params, 1);
+    cJSON *plain = NULL;
     char id_text[24];
 
     *text = NULL;
@@ -172,8 +188,10 @@ enum nw_err nw_proto_request_build(char **text, unsigned long long id, const cha
     cJSON_AddRawToObject(req, "id", id_text);
     cJSON_AddStringToObject(req, "op", op);
     if (creds != NULL) {
-        cJSON *c = cJSON_AddObjectToObject(prm, "credentials");
-        if (c == NULL)
+        cJSON *c;
+        if ((plain = cJSON_Duplicate(prm, 1)) == NULL)
+            NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
+        if ((c = cJSON_AddObjectToObject(prm, "credentials")) == NULL)
             NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "credentials"));
         cJSON_AddStringToObject(c, "access_key_id", creds->access_key_id);
         cJSON_AddStringToObject(c, "secret_access_key", creds->secret_access_key);
@@ -182,14 +200,15 @@ enum nw_err nw_proto_request_build(char **text, unsigned long long id, const cha
     }
     cJSON_AddItemToObject(req, "params", prm);
     prm = NULL;
-    *text = cJSON_PrintUnformatted(req);
-    if (*text == NULL)
+    if (creds != NULL) {
+        NW_GUARD(print_with_credentials(text, req, plain, creds, err));
+    } else if ((*text = cJSON_PrintUnformatted(req)) == NULL) {
         NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
+    }
 out:
-    if (req != NULL)
-        wipe_credentials(req);
-    cJSON_Delete(req);
+    nw_json_delete_wiped(req); /* the credential strings */
     cJSON_Delete(prm);
+    cJSON_Delete(plain);
     return rc;
 }
 
