@@ -50,6 +50,8 @@ static void usage(void)
             "  --listen     default vsock:%d\n"
             "  --nsm        default device (--nsm-device, default %s); emulated requires --dev and --nsm-state\n"
             "  --kms-connect  default %s (the parent's KMS proxy); --kms-endpoint (the TLS name)\n"
+            "               --kms-ca: with --dev only, the CA to trust for KMS instead of the Amazon Trust\n"
+            "               Services roots compiled in (the system store is never used)\n"
             "               default kms.REGION.amazonaws.com; --kms-region default $AWS_REGION, else us-east-1\n"
             "  --workers    default: online CPUs; --queue default %d\n"
             "  --data-key-cache  KMS-released data keys kept in locked memory (default on: %us / %llu uses /\n"
@@ -177,6 +179,11 @@ int main(int argc, char **argv)
     o.cfg.kms.connect = DEFAULT_KMS_CONNECT;
     if (!parse_args(&o, argc, argv)) {
         usage();
+        return 2;
+    }
+    if (o.cfg.kms.ca_file != NULL && !o.dev) {
+        fprintf(stderr, "nitrowallet-enclave: --kms-ca is for --dev: outside development the enclave trusts "
+                        "only the Amazon Trust Services roots compiled into it\n");
         return 2;
     }
     if (o.nsm_init && strcmp(o.nsm_kind, "emulated") != 0) {

@@ -60,10 +60,12 @@ struct nw_http_config {
     const char *host;    /* "name", "name:port" or "[v6]:port": the Host header; the name is the TLS
                             server name (SNI and certificate check) */
     const char *connect; /* transport.h spec; NULL = "tcp:<host>" with port 443 unless given */
-    const char *ca_file; /* PEM bundle; NULL = the system CAs */
+    const char *ca_file; /* PEM bundle file; NULL = ca_pem, else the system CAs */
     int timeout_ms;      /* the whole of one post (connect, TLS, request, response; a retry
                           * included), however the peer paces its bytes; 0 =
                           * NW_TRANSPORT_DEFAULT_TIMEOUT_MS */
+    const char *ca_pem;  /* PEM text of the CAs to trust when ca_file is NULL (the enclave's
+                          * bundled roots, trust_roots.h); both NULL = the system CAs */
 };
 
 struct nw_http_client;

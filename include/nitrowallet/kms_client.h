@@ -31,7 +31,9 @@ struct nw_kms_config {
     const char *endpoint; /* TLS name and Host; NULL = kms.<region>.amazonaws.com(.cn) */
     const char *connect;  /* where to connect: "unix:/path", "tcp:127.0.0.1:4000", "vsock:3:8000";
                              NULL = tcp to endpoint:443 */
-    const char *ca_file;  /* PEM bundle to verify the server; NULL = system CAs */
+    const char *ca_file;  /* PEM bundle to verify the server (development: nitrowallet-kms's CA);
+                             NULL = the Amazon Trust Services roots compiled in (trust_roots.h),
+                             never the system store */
 };
 
 struct nw_kms_kv {

@@ -21,8 +21,13 @@
 struct nw_tls_ctx;
 struct nw_tls;
 
-/* Trust settings: `ca_file` is a PEM bundle, NULL for the system CAs. */
-NW_MUST_CHECK enum nw_err nw_tls_ctx_new(struct nw_tls_ctx **out, const char *ca_file, struct nw_error *err);
+/*
+ * Trust settings: `ca_file` is a PEM bundle file; else `ca_pem` is PEM text
+ * (every certificate in it is trusted, nothing else is); both NULL means the
+ * system CAs.
+ */
+NW_MUST_CHECK enum nw_err nw_tls_ctx_new(struct nw_tls_ctx **out, const char *ca_file, const char *ca_pem,
+                                         struct nw_error *err);
 void nw_tls_ctx_free(struct nw_tls_ctx *ctx);
 
 /*

@@ -102,13 +102,14 @@ stack_enclave_start() {
 # stack_enclave_start, but the enclave's only route to KMS is KMS_CONNECT
 # (e.g. unix:DIR/kms-proxy.sock, the host's --kms-proxy); TLS is still
 # verified for kms.$AWS_REGION.amazonaws.com against nitrowallet-kms's CA,
-# whose certificate carries that name.
+# whose certificate carries that name (--kms-ca; STACK_ENCLAVE_KMS_CA=""
+# leaves it out, so the enclave trusts only its compiled-in AWS roots).
 stack_enclave_start_via() {
-  local connect=$1 sock=$2 nsm=$3 log=$4 seen n i
+  local connect=$1 sock=$2 nsm=$3 log=$4 seen n i ca=${STACK_ENCLAVE_KMS_CA-$STACK_KMS_CA}
   shift 4
   seen=$(grep -c -- "listening on unix:$sock " "$log" 2>/dev/null || true)
   "${STACK_ENCLAVE:-$STACK_BIN/nitrowallet-enclave}" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$sock" \
-    --kms-connect "$connect" --kms-ca "$STACK_KMS_CA" \
+    --kms-connect "$connect" ${ca:+--kms-ca "$ca"} \
     --kms-region "${AWS_REGION:-us-east-1}" "$@" >>"$log" 2>&1 &
   STACK_ENCLAVE_PID=$!
   # LOG may hold the ready line of an earlier run: wait for one more.

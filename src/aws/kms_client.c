@@ -33,6 +33,7 @@
 #include "nitrowallet/cms.h"
 #include "nitrowallet/http_client.h"
 #include "nitrowallet/kms_json.h"
+#include "nitrowallet/trust_roots.h"
 
 #define RECIPIENT_MAX_AGE_S 600
 #define RECIPIENT_MAX_USES 10000ul
@@ -81,6 +82,7 @@ enum nw_err nw_kms_client_new(struct nw_kms_client **out, const struct nw_kms_co
     http.host = cfg->endpoint ? cfg->endpoint : endpoint;
     http.connect = cfg->connect;
     http.ca_file = cfg->ca_file;
+    http.ca_pem = nw_aws_trust_roots_pem; /* used only when ca_file is NULL */
     rc = nw_http_client_new(&c->http, &http, err);
     if (rc != NW_OK) {
         free(c);

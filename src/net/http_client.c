@@ -114,7 +114,7 @@ enum nw_err nw_http_client_new(struct nw_http_client **out, const struct nw_http
         goto out;
     }
     c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : NW_TRANSPORT_DEFAULT_TIMEOUT_MS;
-    NW_GUARD(nw_tls_ctx_new(&c->tls_ctx, cfg->ca_file, err));
+    NW_GUARD(nw_tls_ctx_new(&c->tls_ctx, cfg->ca_file, cfg->ca_pem, err));
     *out = c;
     return NW_OK;
 out:

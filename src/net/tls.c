@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -179,7 +180,26 @@ int nw_tls_timed_out(const struct nw_tls *t)
 
 /* --- context ---------------------------------------------------------------- */
 
-enum nw_err nw_tls_ctx_new(struct nw_tls_ctx **out, const char *ca_file, struct nw_error *err)
+/* Every certificate in the PEM text goes into the context's store; at least one. */
+static int load_pem(SSL_CTX *ctx, const char *pem)
+{
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    X509 *x;
+    int n = 0, ok = 1;
+
+    if (bio == NULL)
+        return 0;
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        ok = ok && X509_STORE_add_cert(store, x) == 1;
+        X509_free(x);
+        n++;
+    }
+    BIO_free(bio);
+    return ok && n > 0;
+}
+
+enum nw_err nw_tls_ctx_new(struct nw_tls_ctx **out, const char *ca_file, const char *ca_pem, struct nw_error *err)
 {
     struct nw_tls_ctx *c;
     int ok;
@@ -198,12 +218,13 @@ enum nw_err nw_tls_ctx_new(struct nw_tls_ctx **out, const char *ca_file, struct 
     SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
     ok = ca_file ? SSL_CTX_load_verify_locations(c->ssl_ctx, ca_file, NULL)
-                 : SSL_CTX_set_default_verify_paths(c->ssl_ctx);
+         : ca_pem ? load_pem(c->ssl_ctx, ca_pem)
+                  : SSL_CTX_set_default_verify_paths(c->ssl_ctx);
     ERR_clear_error();
     if (ok != 1) {
         nw_tls_ctx_free(c);
         return nw_fail(err, NW_ERR_BAD_REQUEST, "tls: cannot load CA certificates from %s",
-                       ca_file ? ca_file : "the system store");
+                       ca_file ? ca_file : ca_pem ? "the bundled roots" : "the system store");
     }
     *out = c;
     return NW_OK;

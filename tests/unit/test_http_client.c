@@ -269,7 +269,7 @@ static int teardown(void **state)
 
 static struct nw_http_client *client(struct fixture *f, const char *host, const char *ca, enum nw_err want)
 {
-    struct nw_http_config cfg = {host, f->connect, ca, 2000};
+    struct nw_http_config cfg = {host, f->connect, ca, 2000, NULL};
     struct nw_http_client *c = NULL;
     struct nw_error err = {0};
 
@@ -430,7 +430,7 @@ static void test_unreachable_and_timeout(void **state)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     int silent = socket(AF_INET, SOCK_STREAM, 0);
-    struct nw_http_config cfg = {"localhost", f->connect, f->pki.ca_file, 300};
+    struct nw_http_config cfg = {"localhost", f->connect, f->pki.ca_file, 300, NULL};
     struct nw_http_client *c;
     struct nw_http_response r;
     struct nw_error err = {0};
@@ -468,7 +468,7 @@ static void test_unreachable_and_timeout(void **state)
 static void test_timeout_on_a_reused_connection_is_not_retried(void **state)
 {
     struct fixture *f = *state;
-    struct nw_http_config cfg = {"localhost", f->connect, f->pki.ca_file, 300};
+    struct nw_http_config cfg = {"localhost", f->connect, f->pki.ca_file, 300, NULL};
     struct nw_http_client *c;
     struct nw_http_response r;
     struct nw_error err = {0};
