@@ -79,6 +79,9 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 ORACLE_BIN  := $(BUILD)/tests/oracle_check
+# The free()-scanning LD_PRELOAD shim (tests/shim/freescan.c) wraps glibc's
+# allocator, which ASan owns: plain builds only.
+SHIM_SO     := $(if $(SAN),,$(BUILD)/tests/freescan.so)
 
 BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_BIN   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -91,7 +94,7 @@ REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 .PHONY: all test asan fuzz run bench bootstrap clean format check-banned
 .DEFAULT_GOAL := all
 
-all: $(ALL_LIBS) $(CMD_BIN) $(UNIT_BIN) $(TOOL_BIN) $(ORACLE_BIN) $(REPLAY_BIN) $(BENCH_BIN)
+all: $(ALL_LIBS) $(CMD_BIN) $(UNIT_BIN) $(TOOL_BIN) $(ORACLE_BIN) $(REPLAY_BIN) $(BENCH_BIN) $(SHIM_SO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -127,6 +130,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/freescan.so: tests/shim/freescan.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -lpthread
 
 $(ORACLE_BIN): $(BUILD)/obj/tests/oracle/oracle_check.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)

@@ -3,7 +3,8 @@
 # machine, ready for API calls, until Ctrl-C (SIGINT) or SIGTERM.
 #
 #   nitrowallet-kms      the KMS emulator, HTTPS on a loopback port
-#   nitrowallet-host     the HTTPS API, $NITROWALLET_LISTEN (127.0.0.1:8443), and
+#   nitrowallet-host     the HTTPS API, $NITROWALLET_LISTEN (127.0.0.1:8443; metrics on
+#                        $NITROWALLET_METRICS_LISTEN, 127.0.0.1:9464), and
 #                        the enclave's KMS proxy (a unix socket here, vsock in production)
 #   nitrowallet-enclave  emulated NSM (--dev), on a unix socket, reaching KMS
 #                        only through the host's proxy
@@ -42,6 +43,7 @@ mkdir -p "$home"
 home=$(cd "$home" && pwd)
 export NITROWALLET_HOME=$home
 listen=${NITROWALLET_LISTEN:-127.0.0.1:8443}
+metrics_listen=${NITROWALLET_METRICS_LISTEN:-127.0.0.1:9464}
 chmod 700 "$home"
 mkdir -p "$home/logs"
 
@@ -167,7 +169,7 @@ esac
 stack_kms_proxy_args "$proxy"
 stack_host_start "$home/logs/host.log" --listen "$listen" --enclave "unix:$sock" "${storage[@]}" \
   --tokens "$home/tokens.json" --kms-key-id "$key" --tls-cert "$home/host-cert.pem" --tls-key "$home/host-key.pem" \
-  "${STACK_KMS_PROXY_ARGS[@]}"
+  --metrics-listen "$metrics_listen" "${STACK_KMS_PROXY_ARGS[@]}"
 pids+=("$STACK_HOST_PID")
 : >"$home/logs/enclave.log"
 stack_enclave_start_via "unix:$proxy" "$sock" "$home/nsm" "$home/logs/enclave.log" --kms-key-arn "$key"
@@ -182,6 +184,7 @@ cat <<EOT
 
 nitrowallet is running (local development stack; NSM emulated, KMS emulated)
   API          $url            (TLS: CA in $home/ca.pem)
+  metrics      $STACK_METRICS_URL/metrics  (plain HTTP, loopback; /readyz with details)
   admin token  $home/admin.token    (create, list and read accounts)
   signer token $home/signer.token   (sign)
   KMS key      $key (policy pins PCR0 ${STACK_PCR0:0:16}... of this build)

@@ -23,6 +23,7 @@
 #include "nitrowallet/host.h"
 #include "nitrowallet/kms_proxy.h"
 #include "nitrowallet/proto.h"
+#include "nitrowallet/secret.h"
 #include "nitrowallet/transport.h"
 #include "nitrowallet/storage.h"
 
@@ -40,6 +41,9 @@ static void usage(void)
             "         [--table-prefix PREFIX] [--create-tables]\n"
             "         [--kms-proxy LISTEN[=HOST:PORT] ...] [--proxy-allow HOST:PORT ...] [--kms-region R]\n"
             "         [--proxy-max-connections N] [--proxy-idle-timeout S] [--proxy-connect-timeout S]\n"
+            "         [--http-threads N] [--max-connections N] [--max-connections-per-ip N]\n"
+            "         [--request-timeout S] [--keepalive-timeout S] [--enclave-wait MS]\n"
+            "         [--metrics-listen IP:PORT|off]\n"
             "defaults: --listen %s, --db $NITROWALLET_HOME/host.db, --tokens $NITROWALLET_HOME/tokens.json,\n"
             "          --tls-cert/--tls-key $NITROWALLET_HOME/host-cert.pem / host-key.pem,\n"
             "          --storage sqlite, --dynamodb-region $AWS_REGION (else $AWS_DEFAULT_REGION),\n"
@@ -49,9 +53,15 @@ static void usage(void)
             "          default: only kms.REGION.amazonaws.com:443); --kms-region $AWS_REGION (else\n"
             "          $AWS_DEFAULT_REGION); --proxy-max-connections %d, --proxy-idle-timeout %d,\n"
             "          --proxy-connect-timeout %d (seconds)\n"
+            "          --http-threads %d, --max-connections %d, --max-connections-per-ip %d,\n"
+            "          --request-timeout %d (TLS handshake + headers + body), --keepalive-timeout %d (seconds),\n"
+            "          --enclave-wait %d (ms a request waits for a free enclave connection, then 503),\n"
+            "          --metrics-listen %s (plain HTTP: /metrics, /healthz, /readyz with details)\n"
             "       nitrowallet-host token add|remove ...   manage the tokens file (see `token` alone)\n",
             NW_HOST_DEFAULT_LISTEN, NW_KMS_PROXY_DEFAULT_MAX_CONNECTIONS, NW_KMS_PROXY_DEFAULT_IDLE_MS / 1000,
-            NW_KMS_PROXY_DEFAULT_CONNECT_MS / 1000);
+            NW_KMS_PROXY_DEFAULT_CONNECT_MS / 1000, NW_HOST_DEFAULT_THREADS, NW_HOST_DEFAULT_MAX_CONNECTIONS,
+            NW_HOST_DEFAULT_MAX_PER_IP, NW_HOST_DEFAULT_REQUEST_TIMEOUT_S, NW_HOST_DEFAULT_KEEPALIVE_S,
+            NW_POOL_DEFAULT_WAIT_MS, NW_HOST_DEFAULT_METRICS_LISTEN);
 }
 
 struct opts {
@@ -59,7 +69,8 @@ struct opts {
     const char *enclaves[NW_POOL_MAX_ENDPOINTS];
     size_t n_enclaves;
     const char *db, *tokens;
-    unsigned connections, probe_ms;
+    unsigned connections, probe_ms, enclave_wait_ms;
+    int metrics_set;
     int probe_set;
     int dynamodb;
     struct nw_dynamodb_config ddb;
@@ -91,6 +102,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         if (v == NULL) return 0;
         i++;
         if (strcmp(a, "--listen") == 0) o->host.listen = v;
+        else if (strcmp(a, "--metrics-listen") == 0) { o->host.metrics_listen = strcmp(v, "off") == 0 ? NULL : v; o->metrics_set = 1; }
         else if (strcmp(a, "--enclave") == 0) {
             if (o->n_enclaves == NW_POOL_MAX_ENDPOINTS) return 0;
             o->enclaves[o->n_enclaves++] = v;
@@ -115,6 +127,12 @@ static int parse_args(struct opts *o, int argc, char **argv)
         else if (strcmp(a, "--proxy-max-connections") == 0) { if (!parse_uint(v, NW_KMS_PROXY_LIMIT_CONNECTIONS, &o->proxy_max) || o->proxy_max == 0) return 0; }
         else if (strcmp(a, "--proxy-idle-timeout") == 0) { if (!parse_uint(v, 86400, &o->proxy_idle_s) || o->proxy_idle_s == 0) return 0; }
         else if (strcmp(a, "--proxy-connect-timeout") == 0) { if (!parse_uint(v, 600, &o->proxy_connect_s) || o->proxy_connect_s == 0) return 0; }
+        else if (strcmp(a, "--http-threads") == 0) { if (!parse_uint(v, NW_HOST_MAX_THREADS, &o->host.threads) || o->host.threads == 0) return 0; }
+        else if (strcmp(a, "--max-connections") == 0) { if (!parse_uint(v, NW_HOST_MAX_CONNECTIONS, &o->host.max_connections) || o->host.max_connections == 0) return 0; }
+        else if (strcmp(a, "--max-connections-per-ip") == 0) { if (!parse_uint(v, NW_HOST_MAX_CONNECTIONS, &o->host.max_per_ip) || o->host.max_per_ip == 0) return 0; }
+        else if (strcmp(a, "--request-timeout") == 0) { if (!parse_uint(v, 3600, &o->host.request_timeout_s) || o->host.request_timeout_s == 0) return 0; }
+        else if (strcmp(a, "--keepalive-timeout") == 0) { if (!parse_uint(v, 3600, &o->host.keepalive_s) || o->host.keepalive_s == 0) return 0; }
+        else if (strcmp(a, "--enclave-wait") == 0) { if (!parse_uint(v, 600000, &o->enclave_wait_ms) || o->enclave_wait_ms == 0) return 0; }
         else if (strcmp(a, "--connections") == 0) { if (!parse_uint(v, NW_POOL_MAX_CONNECTIONS, &o->connections)) return 0; }
         else if (strcmp(a, "--probe-interval") == 0) { if (!parse_uint(v, 3600000, &o->probe_ms)) return 0; o->probe_set = 1; }
         else return 0;
@@ -241,12 +259,19 @@ int main(int argc, char **argv)
     int status = 1;
     sigset_t set;
     memset(&o, 0, sizeof(o));
+    /* The host holds IAM credentials, the TLS key and API tokens: no core
+     * dumps and not dumpable (no ptrace by same-uid processes), as the enclave. */
+    if (nw_process_harden() != NW_OK) {
+        fprintf(stderr, "nitrowallet-host: cannot harden the process (core dumps, dumpable)\n");
+        return 1;
+    }
     if (argc >= 2 && strcmp(argv[1], "token") == 0)
         return nw_host_token_cmd(argc - 1, argv + 1);
     if (!parse_args(&o, argc, argv) || !defaults(&o)) {
         usage();
         return 2;
     }
+    if (!o.metrics_set) o.host.metrics_listen = NW_HOST_DEFAULT_METRICS_LISTEN;
     /* block the stop signals in every thread; main waits for them */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -255,6 +280,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct nw_enclave_pool_config pc = {.endpoints = o.enclaves, .n_endpoints = o.n_enclaves,
                                         .connections = o.connections, .credentials = &provider,
+                                        .wait_ms = (int)o.enclave_wait_ms,
                                         .probe_interval_ms = !o.probe_set ? 0 : o.probe_ms == 0 ? -1 : (int)o.probe_ms};
     if (nw_creds_chain_from_env(&creds, NULL, &err) != NW_OK) goto fail;
     nw_creds_chain_provider(&provider, creds);
@@ -279,6 +305,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "nitrowallet-host: AWS credentials from %s\n", nw_creds_chain_source(creds));
     printf("nitrowallet-host: listening on %s://%.*s:%u\n", o.host.insecure_http ? "http" : "https",
            (int)(strrchr(listen, ':') - listen), listen, nw_host_port(host));
+    if (o.host.metrics_listen != NULL)
+        printf("nitrowallet-host: metrics on http://%.*s:%u\n",
+               (int)(strrchr(o.host.metrics_listen, ':') - o.host.metrics_listen), o.host.metrics_listen,
+               nw_host_metrics_port(host));
     fflush(stdout);
     wait_for_signal();
     nw_host_stop(host);

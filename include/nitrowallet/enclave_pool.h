@@ -36,6 +36,7 @@
 #define NW_POOL_MAX_CONNECTIONS 64
 #define NW_POOL_DEFAULT_TIMEOUT_MS 30000
 #define NW_POOL_DEFAULT_PROBE_MS 2000
+#define NW_POOL_DEFAULT_WAIT_MS 5000
 
 struct nw_enclave_pool;
 
@@ -47,6 +48,8 @@ struct nw_enclave_pool_config {
     const struct nw_credentials_provider *credentials; /* copied; its ctx must outlive the pool.
                                                           NULL: no credentials */
     int probe_interval_ms;        /* background health checks; 0 = NW_POOL_DEFAULT_PROBE_MS, <0 = off */
+    int wait_ms;                  /* how long a call waits for a free connection when every one is busy,
+                                     then NW_ERR_UNAVAILABLE; 0 = NW_POOL_DEFAULT_WAIT_MS */
 };
 
 /* Check that the provider yields credentials and prepare the pool (no
@@ -67,10 +70,18 @@ void nw_enclave_pool_close(struct nw_enclave_pool *pool);
 NW_MUST_CHECK enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *pool, const char *op, const cJSON *params,
                                                int with_credentials, cJSON **result, struct nw_error *err);
 
+/*
+ * 1 when some endpoint answered its last call or probe.  When none did, ask
+ * the background prober for a round now and wait up to wait_ms for one to
+ * answer.  Takes no pool connection: /readyz never waits behind calls.
+ */
+int nw_enclave_pool_wait_ready(struct nw_enclave_pool *pool, int wait_ms);
+
 /* Counters for /metrics. */
 struct nw_enclave_pool_stats {
     unsigned long long calls, failures, failovers;
     unsigned long long busy_retries;             /* calls moved to another enclave after BUSY */
+    unsigned long long wait_timeouts;            /* calls that found no free connection within wait_ms */
     unsigned long long probes, probe_failures;   /* background health checks */
     size_t endpoints, endpoints_up;              /* configured; reachable at the last call or probe */
 };

@@ -44,7 +44,9 @@ int nw_ct_equal(const void *a, const void *b, size_t len);
  */
 NW_MUST_CHECK enum nw_err nw_random(void *buf, size_t len);
 
-/* Make the calling process non-dumpable and disable core files.  Daemons
+/* Make the calling process non-dumpable, disable core files and have glibc
+ * overwrite freed heap blocks (M_PERTURB; blocks its per-thread cache keeps,
+ * up to 1032 bytes, are not: our own code wipes what it frees).  Daemons
  * that hold secrets call this first. */
 NW_MUST_CHECK enum nw_err nw_process_harden(void);
 

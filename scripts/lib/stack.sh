@@ -9,6 +9,9 @@
 #   and defines stack_fail MESSAGE (prints and exits; suites use their
 #   `fail`, run-local.sh its own).
 # Functions set STACK_* variables with what they started (pids, URLs).
+# STACK_PRELOAD, when set, is the LD_PRELOAD of the enclave and host (the
+# free()-scanning shim, tests/suites/secrets_freed.sh); NW_FREESCAN_SECRETS,
+# when set, is the file the secrets made here (API tokens) are added to.
 # Everything listens on loopback or on unix sockets; nothing here is used on
 # Nitro hardware.
 
@@ -108,7 +111,8 @@ stack_enclave_start_via() {
   local connect=$1 sock=$2 nsm=$3 log=$4 seen n i ca=${STACK_ENCLAVE_KMS_CA-$STACK_KMS_CA}
   shift 4
   seen=$(grep -c -- "listening on unix:$sock " "$log" 2>/dev/null || true)
-  "${STACK_ENCLAVE:-$STACK_BIN/nitrowallet-enclave}" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$sock" \
+  LD_PRELOAD=${STACK_PRELOAD:-${LD_PRELOAD:-}} \
+    "${STACK_ENCLAVE:-$STACK_BIN/nitrowallet-enclave}" --dev --nsm emulated --nsm-state "$nsm" --listen "unix:$sock" \
     --kms-connect "$connect" ${ca:+--kms-ca "$ca"} \
     --kms-region "${AWS_REGION:-us-east-1}" "$@" >>"$log" 2>&1 &
   STACK_ENCLAVE_PID=$!
@@ -141,18 +145,22 @@ stack_tokens() {
     args=(--id "$id" --role "$role" --tokens "$dir/tokens.json" --out "$dir/$id.token")
     for a in ${accts//,/ }; do args+=(--account "$a"); done
     "$STACK_BIN/nitrowallet-host" token add "${args[@]}" 2>/dev/null || stack_fail "nitrowallet-host token add $spec"
+    [ -z "${NW_FREESCAN_SECRETS:-}" ] || { cat "$dir/$id.token"; echo; } >>"$NW_FREESCAN_SECRETS"
   done
 }
 
 # stack_host_start LOG ARGS...: start nitrowallet-host with ARGS; sets
-# STACK_HOST_PID and STACK_HOST_URL (from its ready line).  LOG is
-# truncated.
+# STACK_HOST_PID, STACK_HOST_URL (from its ready line) and
+# STACK_METRICS_URL (its metrics listener: a free loopback port unless ARGS
+# name one with --metrics-listen).  LOG is truncated.
 stack_host_start() {
-  local log=$1
+  local log=$1 metrics=(--metrics-listen 127.0.0.1:0)
   shift
+  [[ " $* " == *" --metrics-listen "* ]] && metrics=()
   : >"$log" # here, not in the child: never read an earlier run's ready line
-  "$STACK_BIN/nitrowallet-host" "$@" >>"$log" 2>&1 &
+  LD_PRELOAD=${STACK_PRELOAD:-${LD_PRELOAD:-}} "$STACK_BIN/nitrowallet-host" "${metrics[@]}" "$@" >>"$log" 2>&1 &
   STACK_HOST_PID=$!
   stack_wait_for "$log" 'nitrowallet-host: listening on' || stack_fail "nitrowallet-host did not start: $(tail -n 5 "$log")"
   STACK_HOST_URL=$(sed -n 's|^nitrowallet-host: listening on \(https\{0,1\}://127.0.0.1:[0-9]*\).*|\1|p' "$log" | sed -n 1p)
+  STACK_METRICS_URL=$(sed -n 's|^nitrowallet-host: metrics on \(http://[0-9.]*:[0-9]*\).*|\1|p' "$log" | sed -n 1p)
 }

@@ -16,6 +16,7 @@
 #include "nitrowallet/secret.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -135,6 +136,11 @@ enum nw_err nw_process_harden(void)
 {
     struct rlimit none = {0, 0};
 
+    /* glibc overwrites blocks as they are freed (all but those its per-thread
+     * cache keeps, <= 1032 bytes): libraries that free buffers unwiped
+     * (GnuTLS records holding decrypted request headers) leave no copy.
+     * Best effort: sanitizer runtimes own malloc and ignore it. */
+    (void)mallopt(M_PERTURB, 0xa5);
     if (setrlimit(RLIMIT_CORE, &none) != 0)
         return NW_ERR_INTERNAL;
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)

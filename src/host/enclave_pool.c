@@ -42,6 +42,7 @@ struct nw_enclave_pool {
     size_t n_eps;
     unsigned n_conns;
     int timeout_ms;
+    int wait_ms;        /* bound on waiting for a free connection */
     int has_creds;
     struct nw_credentials_provider creds; /* asked for every frame that carries credentials */
     unsigned long long next_id;
@@ -50,6 +51,7 @@ struct nw_enclave_pool {
     int probe_ms;       /* 0 = no background health checks */
     int stopping;
     int prober_running;
+    int probe_now;      /* a caller asked for a probe round before the interval ends */
     pthread_cond_t probe_cv; /* CLOCK_MONOTONIC; wakes the prober to stop */
     pthread_t prober;
 };
@@ -75,16 +77,17 @@ enum nw_err nw_enclave_pool_open(struct nw_enclave_pool **out, const struct nw_e
     struct nw_enclave_pool *p = calloc(1, sizeof(*p));
     if (p == NULL) return nw_fail(err, NW_ERR_NOMEM, "pool");
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &ca);
     pthread_cond_init(&p->probe_cv, &ca);
     pthread_condattr_destroy(&ca);
     p->probe_ms = cfg->probe_interval_ms < 0 ? 0 : cfg->probe_interval_ms ? cfg->probe_interval_ms
                                                                            : NW_POOL_DEFAULT_PROBE_MS;
     p->n_conns = n;
     p->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : NW_POOL_DEFAULT_TIMEOUT_MS;
+    p->wait_ms = cfg->wait_ms > 0 ? cfg->wait_ms : NW_POOL_DEFAULT_WAIT_MS;
     p->eps = calloc(cfg->n_endpoints, sizeof(*p->eps));
     if (p->eps == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "pool endpoints"));
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
@@ -169,9 +172,18 @@ void nw_enclave_pool_stats(struct nw_enclave_pool *pool, struct nw_enclave_pool_
  * When every untried endpoint is marked down, they are tried anyway as a
  * last resort (a call never fails without trying: one that came back since
  * the last probe is found at once).  Waits while every usable endpoint is
- * fully busy.  0 when none is usable. */
+ * fully busy, for at most wait_ms.  1 taken, 0 when none is usable, -1 when
+ * the wait ran out. */
 static int pool_take(struct nw_enclave_pool *p, const unsigned char *tried, size_t *ep, unsigned *cn)
 {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += p->wait_ms / 1000;
+    until.tv_nsec += (long)(p->wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&p->mu);
     for (;;) {
         int usable = 0;
@@ -192,7 +204,11 @@ static int pool_take(struct nw_enclave_pool *p, const unsigned char *tried, size
             }
         }
         if (!usable) break;
-        pthread_cond_wait(&p->cv, &p->mu);
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT) {
+            p->stats.wait_timeouts++;
+            pthread_mutex_unlock(&p->mu);
+            return -1;
+        }
     }
     pthread_mutex_unlock(&p->mu);
     return 0;
@@ -355,9 +371,10 @@ static void *prober_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        while (!p->stopping && pthread_cond_timedwait(&p->probe_cv, &p->mu, &until) == 0) {
+        while (!p->stopping && !p->probe_now && pthread_cond_timedwait(&p->probe_cv, &p->mu, &until) == 0) {
         }
         if (p->stopping) break;
+        p->probe_now = 0;
         pthread_mutex_unlock(&p->mu);
         for (size_t i = 0; i < p->n_eps; i++)
             probe_endpoint(p, i);
@@ -365,6 +382,39 @@ static void *prober_main(void *arg)
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+static size_t endpoints_up(const struct nw_enclave_pool *p)
+{
+    size_t n = 0;
+    long long t = now_ms();
+    for (size_t i = 0; i < p->n_eps; i++)
+        n += p->eps[i].up && p->eps[i].down_until_ms <= t;
+    return n;
+}
+
+int nw_enclave_pool_wait_ready(struct nw_enclave_pool *p, int wait_ms)
+{
+    struct timespec until;
+    int ready;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->mu);
+    if (endpoints_up(p) == 0 && p->prober_running) {
+        p->probe_now = 1;
+        pthread_cond_signal(&p->probe_cv);
+        while (endpoints_up(p) == 0 && pthread_cond_timedwait(&p->cv, &p->mu, &until) != ETIMEDOUT) {
+        }
+    }
+    ready = endpoints_up(p) > 0;
+    pthread_mutex_unlock(&p->mu);
+    return ready;
 }
 
 enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *p, const char *op, const cJSON *params, int with_credentials,
@@ -382,7 +432,13 @@ enum nw_err nw_enclave_pool_call(struct nw_enclave_pool *p, const char *op, cons
     pthread_mutex_unlock(&p->mu);
     NW_GUARD(build_frame(p, op, params, with_credentials, id, &frame, err));
     for (int attempt = 0;; attempt++) {
-        if (!pool_take(p, tried, &ep, &cn)) {
+        int took = pool_take(p, tried, &ep, &cn);
+        if (took < 0) {
+            rc = nw_fail(err, NW_ERR_UNAVAILABLE, "every enclave connection stayed busy for %d ms; retry later",
+                         p->wait_ms);
+            break;
+        }
+        if (took == 0) {
             rc = nw_fail(err, NW_ERR_UNAVAILABLE, "no healthy enclave");
             break;
         }

@@ -69,6 +69,7 @@ start_host() { # LOG ARGS...
   host_pid=$STACK_HOST_PID
   pids+=("$host_pid")
   H=$STACK_HOST_URL
+  M=$STACK_METRICS_URL
 }
 start_host host --insecure-http
 pass "ready line: $(grep listening "$tmp/host.log")"
@@ -243,14 +244,24 @@ names=$(cat "$tmp"/par-*.json | py -c 'import json,sys; print(len({json.loads(l)
 [ "$names" = 1 ] || fail "concurrent duplicates returned $names different accounts"
 pass "8 concurrent creates with one Idempotency-Key: one account; answers $(sort "$tmp/par" | uniq -c | tr -s ' \n' ' ')"
 
-# --- metrics -------------------------------------------------------------------
+# --- metrics: on their own loopback listener; /readyz says only ready there ------
 call GET /metrics ""
+expect 404 NOT_FOUND "GET /metrics on the API listener"
+expect_msg "--metrics-listen" "GET /metrics on the API listener"
+call GET /readyz ""
+[ "$(cat "$tmp/r.json")" = '{"status":"ready"}' ] || fail "the API's /readyz says more than ready: $(cat "$tmp/r.json")"
+H=$M call GET /readyz ""
+expect 200 "" "GET /readyz on the metrics listener"
+[ "$(jget "$tmp/r.json" 'j["enclaves"][0]["up"]')" = true ] || fail "metrics /readyz details: $(cat "$tmp/r.json")"
+H=$M call GET /v1/accounts "$ADMIN"
+expect 404 NOT_FOUND "the API is not served on the metrics listener"
+H=$M call GET /metrics ""
 grep -q 'nitrowallet_http_requests_total{endpoint="sign_message",status="200"}' "$tmp/r.json" || fail "metrics: $(head -c 300 "$tmp/r.json")"
 grep -q '^nitrowallet_enclave_calls_total [1-9]' "$tmp/r.json" || fail "metrics: enclave calls"
 pass "GET /metrics: request counters by endpoint and status, latency histogram, enclave calls"
 # KMS calls as the enclave's health probes report them (every 2 s by default).
 for _ in $(seq 50); do
-  call GET /metrics ""
+  H=$M call GET /metrics ""
   grep -E '^nitrowallet_enclave_kms_calls_total\{endpoint="unix:[^"]*",op="GenerateDataKey"\} [1-9]' "$tmp/r.json" >/dev/null &&
     grep -E '^nitrowallet_enclave_data_key_cache_hits_total\{endpoint="unix:[^"]*"\} [1-9]' "$tmp/r.json" >/dev/null && break
   sleep 0.2
@@ -313,7 +324,7 @@ for i in $(seq 1 12); do
   [ "$(cat "$tmp/status")" = 200 ] || fail "request $i with one of two enclaves killed: $(cat "$tmp/status") $(cat "$tmp/r.json")"
 done
 pass "12 signing requests, enclave 1 of 2 killed with SIGKILL after the 4th: all 200"
-call GET /metrics ""
+H=$M call GET /metrics ""
 grep -q '^nitrowallet_enclave_failovers_total [1-9]' "$tmp/r.json" || fail "no failover counted: $(grep failover "$tmp/r.json")"
 pass "failover counted: $(grep '^nitrowallet_enclave_failovers_total' "$tmp/r.json")"
 

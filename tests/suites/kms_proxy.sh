@@ -111,7 +111,7 @@ expect() { # STATUS CODE WHAT
   pass "$3 -> $1 $(head -c 120 "$tmp/r.json")"
 }
 metric() { # NAME (with labels): its value from GET /metrics
-  curl -sS --max-time 20 "$H/metrics" >"$tmp/metrics.txt" || fail "GET /metrics"
+  curl -sS --max-time 20 "$STACK_METRICS_URL/metrics" >"$tmp/metrics.txt" || fail "GET /metrics"
   py -c 'import sys
 for l in open(sys.argv[1]):
     k, _, v = l.strip().rpartition(" ")

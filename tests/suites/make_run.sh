@@ -28,7 +28,7 @@ fail() {
 }
 pass() { echo "ok: $*"; }
 
-export NITROWALLET_HOME=$tmp/home NITROWALLET_LISTEN=127.0.0.1:0
+export NITROWALLET_HOME=$tmp/home NITROWALLET_LISTEN=127.0.0.1:0 NITROWALLET_METRICS_LISTEN=127.0.0.1:0
 # Whatever AWS setup the caller has must not matter: make run uses its own.
 export AWS_ACCESS_KEY_ID=AKIDCALLERSHOULDNOTMATTER AWS_SECRET_ACCESS_KEY=caller-secret
 
@@ -79,7 +79,9 @@ openssl verify -CAfile "$tmp/home/ca.pem" "$tmp/home/host-cert.pem" >/dev/null |
 "$CLI" demo >"$tmp/demo.log" 2>&1 || fail "nitrowallet demo: $(cat "$tmp/demo.log")"
 grep -q 'demo: all 9 steps passed' "$tmp/demo.log" || fail "demo output: $(cat "$tmp/demo.log")"
 pass "nitrowallet demo: $(tail -n1 "$tmp/demo.log")"
-curl -sS --cacert "$tmp/home/ca.pem" "$url/metrics" >"$tmp/metrics" || fail "metrics"
+murl=$(grep -o 'http://127.0.0.1:[0-9]*/metrics' "$tmp/run1.log" | sed -n 1p)
+[ -n "$murl" ] || fail "the banner names no metrics listener"
+curl -sS "$murl" >"$tmp/metrics" || fail "metrics at $murl"
 grep -E '^nitrowallet_kms_proxy_connections_total [1-9]' "$tmp/metrics" >/dev/null ||
   fail "the enclave did not reach KMS through the host's proxy: $(grep kms_proxy "$tmp/metrics")"
 pgrep -af nitrowallet-enclave | grep -- "--kms-connect unix:$tmp/home/kms-proxy.sock" >/dev/null ||

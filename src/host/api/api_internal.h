@@ -22,8 +22,13 @@
 
 struct api_metrics;
 
+struct api_guard;
+
 struct nw_host {
     struct MHD_Daemon *daemon;
+    struct MHD_Daemon *metrics_daemon; /* --metrics-listen (plain HTTP, one thread), or NULL */
+    unsigned metrics_port;
+    struct api_guard *guard;       /* per-connection request deadlines (http_guard.c) */
     struct nw_host_config cfg;
     char *cert_pem, *key_pem;
     unsigned port;
@@ -43,6 +48,7 @@ struct api_req {
     struct nw_auth_principal who;
     long long start_us;
     const char *endpoint; /* metrics label */
+    int on_metrics;       /* arrived on the metrics listener (--metrics-listen) */
 };
 
 struct api_resp {
@@ -104,6 +110,18 @@ int api_idem_lookup(struct api_req *rq, struct api_resp *rs, char key[NW_STORAGE
 void api_idem_store(struct api_req *rq, const struct api_resp *rs, const char *key, const char *fp);
 struct api_inflight *api_inflight_new(void);
 void api_inflight_free(struct api_inflight *f);
+
+/* Connection deadlines (http_guard.c): the TLS handshake, headers and body
+ * of each request within request_timeout_s; later requests on a keep-alive
+ * connection get keepalive_s more. */
+struct api_guard *api_guard_new(unsigned request_timeout_s, unsigned keepalive_s);
+void api_guard_free(struct api_guard *g); /* after the daemon stopped */
+void api_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                      enum MHD_ConnectionNotificationCode code); /* MHD_OPTION_NOTIFY_CONNECTION, cls = nw_host */
+int api_guard_expired(struct nw_host *h, struct MHD_Connection *conn);  /* past its deadline */
+void api_guard_answering(struct nw_host *h, struct MHD_Connection *conn); /* headers and body are in */
+void api_guard_answered(struct nw_host *h, struct MHD_Connection *conn);  /* response done: keep-alive */
+void api_guard_stats(struct api_guard *g, unsigned long long *open, unsigned long long *reaped);
 
 /* Metrics (api_metrics.c). */
 struct api_metrics *api_metrics_new(void);

@@ -1,6 +1,7 @@
 /*
  * api_route.c - request routing of the host API (docs/host-api.md): health
- * and metrics without authentication, everything under /v1 behind a bearer
+ * without authentication, /metrics (and /readyz's details) only on the
+ * metrics listener (loopback by default), everything under /v1 behind a bearer
  * token (auth.h; 401 before anything else is looked at), Idempotency-Key
  * handling around POSTs, and GET /v1/attestation.
  *
@@ -15,29 +16,50 @@
 #include "nitrowallet/enclave_pool.h"
 #include "nitrowallet/json.h"
 
+/*
+ * /healthz: this process answers (nothing else is consulted).  /readyz: an
+ * enclave answered its last call or background probe, read from the pool's
+ * state without taking a connection, so it never waits behind signing
+ * traffic (when none is known up, a probe round is asked for and awaited
+ * for up to READY_WAIT_MS).  On the API listener both say only ok / ready or not; on the
+ * metrics listener /readyz also lists the endpoints.
+ */
+#define READY_WAIT_MS 1000 /* a probe round when no enclave is known up (the probe's own bound is 2 s) */
+
 void api_health(struct api_req *rq, struct api_resp *rs, int ready)
 {
-    struct nw_error err = {0};
-    cJSON *params = cJSON_CreateObject(), *res = NULL, *o = NULL;
+    struct nw_enclave_pool_stats st;
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL) {
+        api_error(rq, rs, 500, "NOMEM", "out of memory");
+        return;
+    }
     if (!ready) {
-        cJSON_Delete(params);
-        o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
         api_json(rq, rs, 200, o);
         return;
     }
-    if (params == NULL || nw_enclave_pool_call(rq->host->cfg.pool, NW_OP_HEALTH, params, 0, &res, &err) != NW_OK) {
-        api_error(rq, rs, 503, "UNAVAILABLE", "%s", params ? err.msg : "out of memory");
-        goto out;
+    (void)nw_enclave_pool_wait_ready(rq->host->cfg.pool, READY_WAIT_MS);
+    nw_enclave_pool_stats(rq->host->cfg.pool, &st);
+    if (st.endpoints_up == 0 && !rq->on_metrics) {
+        cJSON_Delete(o);
+        api_error(rq, rs, 503, "UNAVAILABLE", "not ready: no healthy enclave");
+        return;
     }
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", "ready");
-    cJSON_AddItemToObject(o, "enclave", res);
-    res = NULL;
-    api_json(rq, rs, 200, o);
-out:
-    cJSON_Delete(params);
-    cJSON_Delete(res);
+    cJSON_AddStringToObject(o, "status", st.endpoints_up > 0 ? "ready" : "not ready");
+    if (rq->on_metrics) {
+        struct nw_enclave_endpoint_stats e[NW_POOL_MAX_ENDPOINTS];
+        size_t n = nw_enclave_pool_endpoints(rq->host->cfg.pool, e, NW_POOL_MAX_ENDPOINTS);
+        cJSON *list = cJSON_AddArrayToObject(o, "enclaves");
+        for (size_t i = 0; list != NULL && i < n; i++) {
+            cJSON *it = cJSON_CreateObject();
+            cJSON_AddStringToObject(it, "endpoint", e[i].spec);
+            cJSON_AddBoolToObject(it, "up", e[i].up);
+            cJSON_AddItemToArray(list, it);
+        }
+    }
+    api_json(rq, rs, st.endpoints_up > 0 ? 200 : 503, o);
 }
 
 void api_attestation(struct api_req *rq, struct api_resp *rs)
@@ -153,10 +175,14 @@ void api_route(struct api_req *rq, struct api_resp *rs)
         rq->endpoint = ready ? "readyz" : "healthz";
         if (method_is(rq, "GET")) api_health(rq, rs, ready);
         else not_allowed(rq, rs);
-    } else if (strcmp(rq->path, "/metrics") == 0) {
+    } else if (strcmp(rq->path, "/metrics") == 0 && rq->on_metrics) {
         rq->endpoint = "metrics";
         if (method_is(rq, "GET")) api_metrics_render(rq, rs);
         else not_allowed(rq, rs);
+    } else if (strcmp(rq->path, "/metrics") == 0) {
+        api_error(rq, rs, 404, "NOT_FOUND", "metrics are served on the metrics listener (--metrics-listen)");
+    } else if (rq->on_metrics) {
+        api_error(rq, rs, 404, "NOT_FOUND", "the metrics listener serves /metrics, /healthz and /readyz only");
     } else if (strncmp(rq->path, "/v1/", 4) != 0) {
         api_error(rq, rs, 404, "NOT_FOUND", "no such endpoint");
     } else if (authenticate(rq, rs)) {

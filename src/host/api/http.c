@@ -1,8 +1,16 @@
 /*
- * http.c - the HTTP(S) server of nitrowallet-host on libmicrohttpd: one
- * thread per connection, TLS from PEM files (plain HTTP only when asked),
- * bounded request bodies, a request id per request (X-Request-Id), JSON
- * responses and a log line per request.
+ * http.c - the HTTP(S) server of nitrowallet-host on libmicrohttpd: a pool
+ * of event threads (epoll), each serving many connections, so idle
+ * connections cost no thread; limits on connections in all and per client
+ * address; a deadline for each request's TLS handshake, headers and body
+ * (http_guard.c); TLS from PEM files (plain HTTP only when asked), bounded
+ * request bodies, a request id per request (X-Request-Id), JSON responses
+ * and a log line per request.
+ *
+ * A handler runs on its connection's event thread and may wait for an
+ * enclave (bounded: enclave_pool.h); the other connections of that thread
+ * wait meanwhile, which is why there are many threads (NW_HOST_DEFAULT_THREADS)
+ * and why /healthz and /readyz never touch the pool.
  *
  * Keep-alive (docs/platform-notes): the first access-handler call only sets
  * *con_cls; the response is queued on a later call, so MHD keeps the
@@ -16,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -24,6 +33,22 @@
 #include "nitrowallet/secret.h"
 
 #define PEM_MAX (256 * 1024)
+#define HTTP_POOL_BYTES (64 * 1024) /* per connection: headers; bodies are copied out as they arrive */
+
+/* Each connection holds two descriptors (MHD's socket and the guard's dup):
+ * raise the soft limit toward what max_connections needs, within the hard limit. */
+static void raise_fd_limit(unsigned max_connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections * 2 + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
+        fprintf(stderr, "nitrowallet-host: open files limited to %llu: fewer than %u connections will fit\n",
+                (unsigned long long)rl.rlim_cur, max_connections);
+}
 
 static long long now_us(void)
 {
@@ -91,15 +116,16 @@ static int announced_too_large(struct MHD_Connection *conn, size_t max)
     return v > max;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result handle(struct nw_host *h, int on_metrics, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *upload, size_t *upload_size, void **con_cls)
 {
-    (void)version;
     struct api_req *rq = *con_cls;
     if (rq == NULL) {
-        rq = req_new(cls, conn, url, method);
+        rq = req_new(h, conn, url, method);
         if (rq == NULL) return MHD_NO;
+        rq->on_metrics = on_metrics;
         *con_cls = rq;
+        if (api_guard_expired(rq->host, conn)) return MHD_NO;
         if (!announced_too_large(conn, rq->host->cfg.body_max)) return MHD_YES;
         /* refuse before reading the body (MHD then closes the connection) */
         struct api_resp early = {0};
@@ -108,6 +134,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_resp(rq, &early);
     }
     if (*upload_size > 0) {
+        if (api_guard_expired(rq->host, conn)) return MHD_NO; /* the body is late: close */
         if (!rq->too_large && nw_buf_append(&rq->body, upload, *upload_size) != NW_OK) {
             rq->too_large = 1;
             nw_buf_free(&rq->body);
@@ -116,6 +143,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     struct api_resp rs = {0};
+    api_guard_answering(rq->host, conn);
     if (rq->too_large && (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)) {
         rq->endpoint = "other";
         api_error(rq, &rs, 413, "TOO_LARGE", "request body exceeds %zu bytes", rq->host->cfg.body_max);
@@ -125,11 +153,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_resp(rq, &rs);
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    return handle(cls, 0, conn, url, method, upload, upload_size, con_cls);
+}
+
+static enum MHD_Result on_metrics_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                          const char *version, const char *upload, size_t *upload_size,
+                                          void **con_cls)
+{
+    (void)version;
+    return handle(cls, 1, conn, url, method, upload, upload_size, con_cls);
+}
+
 static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode code)
 {
-    (void)cls;
-    (void)conn;
     (void)code;
+    api_guard_answered(cls, conn);
     struct api_req *rq = *con_cls;
     if (rq == NULL) return;
     nw_buf_free(&rq->body);
@@ -191,6 +233,15 @@ enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg
     if (h->cfg.body_max == 0) h->cfg.body_max = NW_HOST_DEFAULT_BODY_MAX;
     if (h->cfg.body_max > NW_HOST_MAX_BODY_MAX) NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "body limit too large"));
     if (h->cfg.listen == NULL) h->cfg.listen = NW_HOST_DEFAULT_LISTEN;
+    if (h->cfg.threads == 0) h->cfg.threads = NW_HOST_DEFAULT_THREADS;
+    if (h->cfg.max_connections == 0) h->cfg.max_connections = NW_HOST_DEFAULT_MAX_CONNECTIONS;
+    if (h->cfg.max_per_ip == 0) h->cfg.max_per_ip = NW_HOST_DEFAULT_MAX_PER_IP;
+    if (h->cfg.request_timeout_s == 0) h->cfg.request_timeout_s = NW_HOST_DEFAULT_REQUEST_TIMEOUT_S;
+    if (h->cfg.keepalive_s == 0) h->cfg.keepalive_s = NW_HOST_DEFAULT_KEEPALIVE_S;
+    if (h->cfg.threads > NW_HOST_MAX_THREADS || h->cfg.max_connections > NW_HOST_MAX_CONNECTIONS ||
+        h->cfg.max_per_ip > h->cfg.max_connections)
+        NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "connection limits: at most %d threads and %d connections, "
+                         "and no more per address than in all", NW_HOST_MAX_THREADS, NW_HOST_MAX_CONNECTIONS));
     NW_GUARD(parse_listen(&sa, h->cfg.listen, err));
     h->metrics = api_metrics_new();
     h->inflight = api_inflight_new();
@@ -199,25 +250,49 @@ enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg
 #define NW_HOST_TLS_PRIORITIES                                                                                  \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:"     \
     "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (!cfg->insecure_http) {
         if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
             NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "TLS needs --tls-cert and --tls-key (or --insecure-http)"));
         NW_GUARD(read_pem(&h->cert_pem, cfg->tls_cert, err));
         NW_GUARD(read_pem(&h->key_pem, cfg->tls_key, err));
-        h->daemon = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
-                                     MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                                     MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
-                                     MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_HTTPS_PRIORITIES,
-                                     NW_HOST_TLS_PRIORITIES, MHD_OPTION_END);
-    } else {
-        h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
-                                     MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                                     MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_END);
+        flags |= MHD_USE_TLS;
     }
+    h->guard = api_guard_new(h->cfg.request_timeout_s, h->cfg.keepalive_s);
+    if (h->guard == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "connection guard"));
+    raise_fd_limit(h->cfg.max_connections);
+    /* The connection memory pool above 32 KiB is its own mmap (libmicrohttpd's memorypool.c), so request
+     * headers (bearer tokens) go back to the kernel with the connection, never into the freed heap. */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->key_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)NW_HOST_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
+        MHD_OPTION_NOTIFY_CONNECTION, api_guard_notify, h, MHD_OPTION_THREAD_POOL_SIZE, h->cfg.threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.keepalive_s, MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.max_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_POOL_BYTES, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY,
+        cfg->insecure_http ? none : tls, MHD_OPTION_END);
     if (h->daemon == NULL) NW_GUARD(nw_fail(err, NW_ERR_UNAVAILABLE, "cannot listen on %s", h->cfg.listen));
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : ntohs(sa.sin_port);
+    if (h->cfg.metrics_listen != NULL) {
+        /* for the scraper on this machine: small, one thread, no TLS, nothing secret */
+        struct sockaddr_in ma;
+        NW_GUARD(parse_listen(&ma, h->cfg.metrics_listen, err));
+        h->metrics_daemon = MHD_start_daemon(
+            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_metrics_request, h,
+            MHD_OPTION_SOCK_ADDR, &ma, MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+        if (h->metrics_daemon == NULL)
+            NW_GUARD(nw_fail(err, NW_ERR_UNAVAILABLE, "cannot listen on %s (--metrics-listen)", h->cfg.metrics_listen));
+        info = MHD_get_daemon_info(h->metrics_daemon, MHD_DAEMON_INFO_BIND_PORT);
+        h->metrics_port = info ? info->port : ntohs(ma.sin_port);
+    }
     *out = h;
     h = NULL;
 out:
@@ -230,10 +305,17 @@ unsigned nw_host_port(const struct nw_host *h)
     return h->port;
 }
 
+unsigned nw_host_metrics_port(const struct nw_host *h)
+{
+    return h->metrics_port;
+}
+
 void nw_host_stop(struct nw_host *h)
 {
     if (h == NULL) return;
     if (h->daemon != NULL) MHD_stop_daemon(h->daemon);
+    if (h->metrics_daemon != NULL) MHD_stop_daemon(h->metrics_daemon);
+    api_guard_free(h->guard);
     api_metrics_free(h->metrics);
     api_inflight_free(h->inflight);
     if (h->key_pem != NULL) {

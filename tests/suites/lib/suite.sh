@@ -38,6 +38,7 @@ suite_aws_env() {
   export AWS_ACCESS_KEY_ID=AKIDNITROWALLET$1
   AWS_SECRET_ACCESS_KEY=$(echo "$1" | tr 'A-Z' 'a-z')-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
   export AWS_SECRET_ACCESS_KEY AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  [ -z "${NW_FREESCAN_SECRETS:-}" ] || echo "$AWS_SECRET_ACCESS_KEY" >>"$NW_FREESCAN_SECRETS"
   export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
   unset AWS_SESSION_TOKEN AWS_PROFILE
 }
