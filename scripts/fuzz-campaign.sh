@@ -32,7 +32,7 @@ for t in "$@"; do
       -artifact_prefix="build/fuzz/artifacts/$t-" "$work" >>"$log" 2>&1 || ok=0
     end_ticks=$(awk '{print $16 + $17}' /proc/$$/stat)
     used=$((used + (end_ticks - start_ticks) / $(getconf CLK_TCK)))
-    r=$(grep -E '^stat::number_of_executed_runs' "$log" | tail -n 1 | awk '{print $2}')
+    r=$(grep -E '^stat::number_of_executed_units' "$log" | tail -n 1 | awk '{print $2}')
     runs=$((runs + ${r:-0}))
     ((ok)) || break
     # a run that used almost no CPU (machine saturated) still moves on
