@@ -22,6 +22,10 @@ B=${1:-build}
 ENCLAVE=$B/bin/nitrowallet-enclave
 REQ_TIMEOUT=8
 PER_IP=300
+HEALTHZ_MS=100
+# Under ASan (make asan) the host runs several times slower: the bounds and
+# closes are checked the same, the latency bound is relaxed.
+if nm "$B/bin/nitrowallet-host" 2>/dev/null | grep -q __asan_init; then HEALTHZ_MS=500; fi
 . tests/suites/lib/suite.sh
 . tests/suites/lib/api.sh
 
@@ -53,8 +57,8 @@ r() { jget "$tmp/result.json" "j[\"$1\"]"; }
 cat "$tmp/result.json"; echo
 
 [ "$(r healthz_count)" -ge 10 ] || fail "only $(r healthz_count) /healthz calls were made"
-py -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 100 else 1)' "$(r healthz_max_ms)" ||
-  fail "/healthz took up to $(r healthz_max_ms) ms (want <= 100) with the connections held"
+py -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)' "$(r healthz_max_ms)" "$HEALTHZ_MS" ||
+  fail "/healthz took up to $(r healthz_max_ms) ms (want <= $HEALTHZ_MS) with the connections held"
 pass "$(r healthz_count) x /healthz on fresh TLS connections while 2,200 hostile ones were held: p50 $(r healthz_p50_ms) ms, max $(r healthz_max_ms) ms"
 [ "$(r sign_fail)" = "[]" ] && [ "$(r sign_ok)" -ge 10 ] || fail "signing: $(r sign_ok) ok, failures $(r sign_fail)"
 pass "$(r sign_ok) signatures, none failed"
