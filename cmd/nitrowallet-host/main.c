@@ -70,7 +70,6 @@ struct opts {
     size_t n_enclaves;
     const char *db, *tokens;
     unsigned connections, probe_ms, enclave_wait_ms;
-    int metrics_set;
     int probe_set;
     int dynamodb;
     struct nw_dynamodb_config ddb;
@@ -102,7 +101,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         if (v == NULL) return 0;
         i++;
         if (strcmp(a, "--listen") == 0) o->host.listen = v;
-        else if (strcmp(a, "--metrics-listen") == 0) { o->host.metrics_listen = strcmp(v, "off") == 0 ? NULL : v; o->metrics_set = 1; }
+        else if (strcmp(a, "--metrics-listen") == 0) o->host.metrics_listen = strcmp(v, "off") == 0 ? NULL : v;
         else if (strcmp(a, "--enclave") == 0) {
             if (o->n_enclaves == NW_POOL_MAX_ENDPOINTS) return 0;
             o->enclaves[o->n_enclaves++] = v;
@@ -267,11 +266,11 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "token") == 0)
         return nw_host_token_cmd(argc - 1, argv + 1);
+    o.host.metrics_listen = NW_HOST_DEFAULT_METRICS_LISTEN; /* "--metrics-listen off" clears it */
     if (!parse_args(&o, argc, argv) || !defaults(&o)) {
         usage();
         return 2;
     }
-    if (!o.metrics_set) o.host.metrics_listen = NW_HOST_DEFAULT_METRICS_LISTEN;
     /* block the stop signals in every thread; main waits for them */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

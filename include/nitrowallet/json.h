@@ -35,7 +35,7 @@ NW_MUST_CHECK enum nw_err nw_json_parse(cJSON **out, const char *buf, size_t len
                                         struct nw_error *err);
 
 /*
- * Wipe every string, raw text and member name in `tree`, then free it.  For
+ * Wipe every string, raw text, member name and number in `tree`, then free it.  For
  * trees that carried secrets (AWS credentials in an enclave request); a tree
  * nw_json_parse refuses is released this way too.  NULL is fine.
  */

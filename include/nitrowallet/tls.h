@@ -40,7 +40,7 @@ NW_MUST_CHECK enum nw_err nw_tls_connect(struct nw_tls **out, struct nw_tls_ctx 
                                          const char *server_name, struct nw_error *err);
 
 /* As nw_tls_connect, with the handshake bounded by `deadline_ms` (a
- * CLOCK_MONOTONIC time in ms, nw_tls_now_ms; 0 = none), which then stays
+ * CLOCK_MONOTONIC time in ms, nw_clock_ms; 0 = none), which then stays
  * the session's deadline (nw_tls_set_deadline). */
 NW_MUST_CHECK enum nw_err nw_tls_connect_by(struct nw_tls **out, struct nw_tls_ctx *ctx, int fd,
                                             const char *server_name, long long deadline_ms, struct nw_error *err);
@@ -50,8 +50,6 @@ NW_MUST_CHECK enum nw_err nw_tls_connect_by(struct nw_tls **out, struct nw_tls_c
  * 0 removes the deadline.  NULL is fine. */
 void nw_tls_set_deadline(struct nw_tls *t, long long deadline_ms);
 
-/* CLOCK_MONOTONIC in milliseconds. */
-long long nw_tls_now_ms(void);
 
 /* Write all `len` bytes. */
 NW_MUST_CHECK enum nw_err nw_tls_write(struct nw_tls *t, const void *buf, size_t len, struct nw_error *err);

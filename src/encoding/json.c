@@ -305,6 +305,8 @@ static void wipe_tree(cJSON *node, int depth)
             nw_wipe(node->valuestring, strlen(node->valuestring));
         if (node->string != NULL && !(node->type & cJSON_StringIsConst))
             nw_wipe(node->string, strlen(node->string));
+        node->valuedouble = 0;
+        node->valueint = 0;
         if (node->child != NULL && depth <= NW_JSON_MAX_DEPTH)
             wipe_tree(node->child, depth + 1);
     }

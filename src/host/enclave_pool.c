@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "nitrowallet/enclave_pool.h"
+
+#include "nitrowallet/clock.h"
 #include "nitrowallet/proto.h"
 #include "nitrowallet/transport.h"
 
@@ -56,12 +58,6 @@ struct nw_enclave_pool {
     pthread_t prober;
 };
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void *prober_main(void *arg);
 
@@ -151,9 +147,19 @@ size_t nw_enclave_pool_endpoints(struct nw_enclave_pool *pool, struct nw_enclave
     for (; n < pool->n_eps && n < max; n++) {
         out[n] = pool->eps[n].health;
         out[n].spec = pool->eps[n].spec;
-        out[n].up = pool->eps[n].up && pool->eps[n].down_until_ms <= now_ms();
+        out[n].up = pool->eps[n].up && pool->eps[n].down_until_ms <= nw_clock_ms();
     }
     pthread_mutex_unlock(&pool->mu);
+    return n;
+}
+
+/* Endpoints that answered their last call or probe and are not in back-off (p->mu held). */
+static size_t endpoints_up(const struct nw_enclave_pool *p)
+{
+    size_t n = 0;
+    long long t = nw_clock_ms();
+    for (size_t i = 0; i < p->n_eps; i++)
+        n += p->eps[i].up && p->eps[i].down_until_ms <= t;
     return n;
 }
 
@@ -162,9 +168,7 @@ void nw_enclave_pool_stats(struct nw_enclave_pool *pool, struct nw_enclave_pool_
     pthread_mutex_lock(&pool->mu);
     *out = pool->stats;
     out->endpoints = pool->n_eps;
-    out->endpoints_up = 0;
-    for (size_t i = 0; i < pool->n_eps; i++)
-        out->endpoints_up += pool->eps[i].up && pool->eps[i].down_until_ms <= now_ms();
+    out->endpoints_up = endpoints_up(pool);
     pthread_mutex_unlock(&pool->mu);
 }
 
@@ -177,17 +181,11 @@ void nw_enclave_pool_stats(struct nw_enclave_pool *pool, struct nw_enclave_pool_
 static int pool_take(struct nw_enclave_pool *p, const unsigned char *tried, size_t *ep, unsigned *cn)
 {
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += p->wait_ms / 1000;
-    until.tv_nsec += (long)(p->wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    nw_clock_deadline(&until, p->wait_ms);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         int usable = 0;
-        long long t = now_ms();
+        long long t = nw_clock_ms();
         for (size_t k = 0; k < 2 * p->n_eps; k++) {
             size_t i = (p->rr + k) % p->n_eps;
             if (k == p->n_eps && usable) break; /* the last-resort pass only when nothing was usable */
@@ -223,7 +221,7 @@ static void pool_give(struct nw_enclave_pool *p, size_t ep, unsigned cn, int fd,
         p->eps[ep].up = 0;
     else if (fd >= 0)
         p->eps[ep].up = 1; /* a connection is open: it answered */
-    if (endpoint_down) p->eps[ep].down_until_ms = now_ms() + POOL_BACKOFF_MS;
+    if (endpoint_down) p->eps[ep].down_until_ms = nw_clock_ms() + POOL_BACKOFF_MS;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -233,7 +231,7 @@ static int pool_has_untried(struct nw_enclave_pool *p, const unsigned char *trie
 {
     int any = 0;
     pthread_mutex_lock(&p->mu);
-    long long t = now_ms();
+    long long t = nw_clock_ms();
     for (size_t i = 0; i < p->n_eps && !any; i++)
         any = !tried[i] && p->eps[i].down_until_ms <= t;
     pthread_mutex_unlock(&p->mu);
@@ -364,13 +362,7 @@ static void *prober_main(void *arg)
 
     pthread_mutex_lock(&p->mu);
     while (!p->stopping) {
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += p->probe_ms / 1000;
-        until.tv_nsec += (long)(p->probe_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        nw_clock_deadline(&until, p->probe_ms);
         while (!p->stopping && !p->probe_now && pthread_cond_timedwait(&p->probe_cv, &p->mu, &until) == 0) {
         }
         if (p->stopping) break;
@@ -384,27 +376,12 @@ static void *prober_main(void *arg)
     return NULL;
 }
 
-static size_t endpoints_up(const struct nw_enclave_pool *p)
-{
-    size_t n = 0;
-    long long t = now_ms();
-    for (size_t i = 0; i < p->n_eps; i++)
-        n += p->eps[i].up && p->eps[i].down_until_ms <= t;
-    return n;
-}
-
 int nw_enclave_pool_wait_ready(struct nw_enclave_pool *p, int wait_ms)
 {
     struct timespec until;
     int ready;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    nw_clock_deadline(&until, wait_ms);
     pthread_mutex_lock(&p->mu);
     if (endpoints_up(p) == 0 && p->prober_running) {
         p->probe_now = 1;

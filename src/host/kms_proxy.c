@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nitrowallet/clock.h"
 #include "nitrowallet/transport.h"
 
 #define RELAY_BUF 16384
@@ -163,12 +164,6 @@ static enum nw_err check_config(const struct nw_kms_proxy_config *cfg, struct nw
 
 /* --- relaying ----------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int set_nonblocking(int fd)
 {
@@ -197,7 +192,7 @@ static int step(struct nw_kms_proxy *p, struct direction *d, short from_rev, sho
         if (n > 0) {
             d->off = 0;
             d->len = (size_t)n;
-            *last = now_ms();
+            *last = nw_clock_ms();
             pthread_mutex_lock(&p->mu);
             *d->counter += (unsigned long long)n;
             pthread_mutex_unlock(&p->mu);
@@ -211,7 +206,7 @@ static int step(struct nw_kms_proxy *p, struct direction *d, short from_rev, sho
         ssize_t w = send(d->to, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL);
         if (w > 0) {
             d->off += (size_t)w;
-            *last = now_ms();
+            *last = nw_clock_ms();
             if (d->off == d->len)
                 d->off = d->len = 0;
         } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -230,13 +225,13 @@ static int relay(struct conn *c, int rfd)
 {
     struct nw_kms_proxy *p = c->p;
     struct direction *up = &c->d[0], *down = &c->d[1];
-    long long last = now_ms();
+    long long last = nw_clock_ms();
 
     up->from = c->cfd, up->to = rfd, up->counter = &p->st.bytes_to_remote;
     down->from = rfd, down->to = c->cfd, down->counter = &p->st.bytes_from_remote;
     while (!(up->done && down->done)) {
         struct pollfd pf[3];
-        long long left = p->idle_ms - (now_ms() - last);
+        long long left = p->idle_ms - (nw_clock_ms() - last);
         int rc;
 
         if (left <= 0)

@@ -117,7 +117,7 @@ static enum nw_err load_file(struct kms_auth *a, const char *path, const char *a
         rc = nw_fail(err, NW_ERR_BAD_REQUEST, "expected a non-empty list of credentials");
     }
 out:
-    kms_json_wipe_delete(root);
+    nw_json_delete_wiped(root);
     nw_buf_free(&text);
     if (rc != NW_OK)
         nw_error_prefix(err, "credentials file %s", path);

@@ -149,23 +149,3 @@ void kms_jw_b64(struct kms_jw *w, const uint8_t *p, size_t n)
     nw_wipe(chunk, sizeof chunk);
     put(w, "\"", 1);
 }
-
-/* Recursion depth is bounded by nw_json_parse's depth limit. */
-static void wipe_tree(cJSON *node)
-{
-    for (cJSON *c = node; c != NULL; c = c->next) {
-        wipe_tree(c->child);
-        if (c->valuestring != NULL)
-            nw_wipe(c->valuestring, strlen(c->valuestring));
-        c->valuedouble = 0;
-        c->valueint = 0;
-    }
-}
-
-void kms_json_wipe_delete(cJSON *tree)
-{
-    if (tree == NULL)
-        return;
-    wipe_tree(tree);
-    cJSON_Delete(tree);
-}

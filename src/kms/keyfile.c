@@ -329,7 +329,7 @@ enum nw_err kms_keyfile_decode(struct kms_store *s, struct kms_key *k, const cha
 
     if (rc == NW_OK)
         rc = decode_fields(s, k, root, expect_id, err);
-    kms_json_wipe_delete(root);
+    nw_json_delete_wiped(root);
     return rc;
 }
 

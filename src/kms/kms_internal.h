@@ -66,9 +66,6 @@ void kms_jw_date(struct kms_jw *w, int64_t ms);                /* epoch seconds 
 void kms_jw_b64(struct kms_jw *w, const uint8_t *p, size_t n); /* stack copies wiped */
 void kms_jw_kstr(struct kms_jw *w, const char *key, const char *s);
 
-/* Wipe every string and number in a cJSON tree, then delete it. */
-void kms_json_wipe_delete(cJSON *tree);
-
 /* --- per-request state ---------------------------------------------------- */
 
 struct kms_caller {

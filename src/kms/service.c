@@ -143,7 +143,7 @@ void kms_service_dispatch(struct nw_kms_service *svc, const struct kms_caller *c
         body_len = 2;
     }
     if (nw_json_parse(&in, (const char *)body, body_len, NW_KMS_MAX_BODY, &e) != NW_OK || !cJSON_IsObject(in)) {
-        kms_json_wipe_delete(in);
+        nw_json_delete_wiped(in);
         reply_error(reply, "SerializationException", in ? "the request body must be a JSON object" : e.msg);
         return;
     }
@@ -162,7 +162,7 @@ void kms_service_dispatch(struct nw_kms_service *svc, const struct kms_caller *c
     if (rc != NW_OK)
         reply_error(reply, c.fault_type ? c.fault_type : "KMSInternalException",
                     c.fault_type ? c.fault_msg : "internal error");
-    kms_json_wipe_delete(in);
+    nw_json_delete_wiped(in);
 }
 
 void nw_kms_service_handle(struct nw_kms_service *svc, const struct nw_kms_http_request *req, time_t now,

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nitrowallet/clock.h"
 #include "nitrowallet/secret.h"
 #include "nitrowallet/tls.h"
 #include "nitrowallet/transport.h"
@@ -201,7 +202,7 @@ out:
 
 static enum nw_err open_connection(struct nw_http_client *c, long long deadline, struct nw_error *err)
 {
-    long long left = deadline - nw_tls_now_ms();
+    long long left = deadline - nw_clock_ms();
     int fd;
     enum nw_err rc;
 
@@ -282,7 +283,7 @@ enum nw_err nw_http_client_post(struct nw_http_client *c, const char *path, cons
     NW_GUARD(build_request(&req, path, headers, n_headers, body_len, err));
     /* One deadline for the whole call: connect, handshake, request and
      * response, the retry included, however the peer paces its bytes. */
-    long long deadline = nw_tls_now_ms() + c->timeout_ms;
+    long long deadline = nw_clock_ms() + c->timeout_ms;
     for (attempt = 0; attempt < 2; attempt++) {
         int reused = c->conn != NULL, timed_out;
 

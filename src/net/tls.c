@@ -19,6 +19,8 @@
  */
 #include "nitrowallet/tls.h"
 
+#include "nitrowallet/clock.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -47,12 +49,6 @@ struct nw_tls {
     long long deadline_ms; /* CLOCK_MONOTONIC; 0 = none (the socket's own timeouts only) */
 };
 
-long long nw_tls_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* 1 when the socket is ready for `events` before the deadline; 0 (io_errno
  * EAGAIN, as a socket timeout) when the deadline has passed. */
@@ -64,7 +60,7 @@ static int wait_ready(struct nw_tls *t, short events)
     if (t->deadline_ms == 0)
         return 1;
     for (;;) {
-        long long left = t->deadline_ms - nw_tls_now_ms();
+        long long left = t->deadline_ms - nw_clock_ms();
         if (left <= 0)
             break;
         r = poll(&p, 1, left > 600000 ? 600000 : (int)left);

@@ -143,22 +143,30 @@ static size_t escaped_max(const char *s)
  * With credentials, the text is printed into one buffer sized up front
  * (cJSON_PrintPreallocated), because cJSON_PrintUnformatted grows its
  * buffer with realloc and would leave copies of the secret key in freed
- * heap.  The bound: params printed without the credentials, plus every
- * credential string escaped at six bytes per byte, plus the envelope.
+ * heap.  The bound: the request printed before the credentials are added,
+ * plus every credential string escaped at six bytes per byte, plus room for
+ * the member names.
  */
-static enum nw_err print_with_credentials(char **text, cJSON *req, const cJSON *prm_plain,
-                                          const struct nw_proto_credentials *creds, struct nw_error *err)
+static enum nw_err add_credentials(char **text, cJSON *req, cJSON *prm, const struct nw_proto_credentials *creds,
+                                   struct nw_error *err)
 {
-    char *plain = cJSON_PrintUnformatted(prm_plain); /* no secrets yet */
+    char *plain = cJSON_PrintUnformatted(req); /* no secrets yet */
+    cJSON *c;
     size_t cap;
 
     if (plain == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "enclave request");
     cap = strlen(plain) + escaped_max(creds->access_key_id) + escaped_max(creds->secret_access_key) +
-          escaped_max(creds->session_token) + 256 + NW_PROTO_MAX_OP;
+          escaped_max(creds->session_token) + 128;
     free(plain);
     if (cap > (size_t)INT_MAX)
         return nw_fail(err, NW_ERR_TOO_LARGE, "enclave request");
+    if ((c = cJSON_AddObjectToObject(prm, "credentials")) == NULL)
+        return nw_fail(err, NW_ERR_NOMEM, "credentials");
+    cJSON_AddStringToObject(c, "access_key_id", creds->access_key_id);
+    cJSON_AddStringToObject(c, "secret_access_key", creds->secret_access_key);
+    if (creds->session_token != NULL && creds->session_token[0] != '\0')
+        cJSON_AddStringToObject(c, "session_token", creds->session_token);
     *text = malloc(cap);
     if (*text == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "enclave request");
@@ -177,38 +185,24 @@ enum nw_err nw_proto_request_build(char **text, unsigned long long id, const cha
     enum nw_err rc = NW_OK;
     cJSON *req = cJSON_CreateObject();
     cJSON *prm = cJSON_Duplicate(params, 1);
-    cJSON *plain = NULL;
     char id_text[24];
 
     *text = NULL;
-    if (req == NULL || prm == NULL)
+    if (req == NULL || prm == NULL) {
+        cJSON_Delete(prm);
         NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
+    }
     cJSON_AddNumberToObject(req, "v", NW_PROTO_VERSION);
     snprintf(id_text, sizeof id_text, "%llu", id); /* plain decimal: cJSON would write 10^15 as 1e+15 */
     cJSON_AddRawToObject(req, "id", id_text);
     cJSON_AddStringToObject(req, "op", op);
-    if (creds != NULL) {
-        cJSON *c;
-        if ((plain = cJSON_Duplicate(prm, 1)) == NULL)
-            NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
-        if ((c = cJSON_AddObjectToObject(prm, "credentials")) == NULL)
-            NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "credentials"));
-        cJSON_AddStringToObject(c, "access_key_id", creds->access_key_id);
-        cJSON_AddStringToObject(c, "secret_access_key", creds->secret_access_key);
-        if (creds->session_token != NULL && creds->session_token[0] != '\0')
-            cJSON_AddStringToObject(c, "session_token", creds->session_token);
-    }
-    cJSON_AddItemToObject(req, "params", prm);
-    prm = NULL;
-    if (creds != NULL) {
-        NW_GUARD(print_with_credentials(text, req, plain, creds, err));
-    } else if ((*text = cJSON_PrintUnformatted(req)) == NULL) {
+    cJSON_AddItemToObject(req, "params", prm); /* req owns prm from here */
+    if (creds != NULL)
+        NW_GUARD(add_credentials(text, req, prm, creds, err));
+    else if ((*text = cJSON_PrintUnformatted(req)) == NULL)
         NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "enclave request"));
-    }
 out:
     nw_json_delete_wiped(req); /* the credential strings */
-    cJSON_Delete(prm);
-    cJSON_Delete(plain);
     return rc;
 }
 

@@ -28,8 +28,8 @@
 
 void api_health(struct api_req *rq, struct api_resp *rs, int ready)
 {
-    struct nw_enclave_pool_stats st;
     cJSON *o = cJSON_CreateObject();
+    int up;
 
     if (o == NULL) {
         api_error(rq, rs, 500, "NOMEM", "out of memory");
@@ -40,14 +40,13 @@ void api_health(struct api_req *rq, struct api_resp *rs, int ready)
         api_json(rq, rs, 200, o);
         return;
     }
-    (void)nw_enclave_pool_wait_ready(rq->host->cfg.pool, READY_WAIT_MS);
-    nw_enclave_pool_stats(rq->host->cfg.pool, &st);
-    if (st.endpoints_up == 0 && !rq->on_metrics) {
+    up = nw_enclave_pool_wait_ready(rq->host->cfg.pool, READY_WAIT_MS);
+    if (!up && !rq->on_metrics) {
         cJSON_Delete(o);
         api_error(rq, rs, 503, "UNAVAILABLE", "not ready: no healthy enclave");
         return;
     }
-    cJSON_AddStringToObject(o, "status", st.endpoints_up > 0 ? "ready" : "not ready");
+    cJSON_AddStringToObject(o, "status", up ? "ready" : "not ready");
     if (rq->on_metrics) {
         struct nw_enclave_endpoint_stats e[NW_POOL_MAX_ENDPOINTS];
         size_t n = nw_enclave_pool_endpoints(rq->host->cfg.pool, e, NW_POOL_MAX_ENDPOINTS);
@@ -59,7 +58,7 @@ void api_health(struct api_req *rq, struct api_resp *rs, int ready)
             cJSON_AddItemToArray(list, it);
         }
     }
-    api_json(rq, rs, st.endpoints_up > 0 ? 200 : 503, o);
+    api_json(rq, rs, up ? 200 : 503, o);
 }
 
 void api_attestation(struct api_req *rq, struct api_resp *rs)

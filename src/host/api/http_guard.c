@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "api_internal.h"
+#include "nitrowallet/clock.h"
 
 #define REAP_INTERVAL_MS 100
 
@@ -46,12 +47,6 @@ struct api_guard {
     unsigned long long open, reaped;
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void *reaper(void *arg)
 {
@@ -60,7 +55,7 @@ static void *reaper(void *arg)
     pthread_mutex_lock(&g->mu);
     while (!g->stopping) {
         struct timespec until;
-        long long now = mono_ms();
+        long long now = nw_clock_ms();
         for (struct api_conn *c = g->head.next; c != &g->head; c = c->next) {
             if (c->deadline != 0 && now > c->deadline) {
                 shutdown(c->fd, SHUT_RDWR);
@@ -68,12 +63,7 @@ static void *reaper(void *arg)
                 g->reaped++;
             }
         }
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += REAP_INTERVAL_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        nw_clock_deadline(&until, REAP_INTERVAL_MS);
         pthread_cond_timedwait(&g->cv, &g->mu, &until);
     }
     pthread_mutex_unlock(&g->mu);
@@ -139,7 +129,7 @@ void api_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
             return;
         }
         pthread_mutex_lock(&g->mu);
-        c->deadline = mono_ms() + g->request_ms;
+        c->deadline = nw_clock_ms() + g->request_ms;
         c->next = g->head.next;
         c->prev = &g->head;
         g->head.next->prev = c;
@@ -175,7 +165,7 @@ int api_guard_expired(struct nw_host *h, struct MHD_Connection *conn)
     if (c == NULL)
         return 0;
     pthread_mutex_lock(&h->guard->mu);
-    expired = c->deadline != 0 && mono_ms() > c->deadline;
+    expired = c->deadline != 0 && nw_clock_ms() > c->deadline;
     pthread_mutex_unlock(&h->guard->mu);
     return expired;
 }
@@ -198,7 +188,7 @@ void api_guard_answered(struct nw_host *h, struct MHD_Connection *conn)
     if (c == NULL)
         return;
     pthread_mutex_lock(&h->guard->mu);
-    c->deadline = mono_ms() + h->guard->keepalive_ms + h->guard->request_ms;
+    c->deadline = nw_clock_ms() + h->guard->keepalive_ms + h->guard->request_ms;
     pthread_mutex_unlock(&h->guard->mu);
 }
 
