@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "nitrowallet/cms.h"
@@ -131,6 +132,31 @@ static void test_key_loading_and_spki(void **state)
     assert_int_equal(nw_rsa_recipient_from_der(&r, v->key, v->key_len - 1, &err), NW_ERR_BAD_REQUEST);
     assert_int_equal(nw_rsa_recipient_from_der(&r, v->key, 0, &err), NW_ERR_BAD_REQUEST);
     assert_null(r);
+}
+
+/* Issue 11: the private halves of generated and loaded keys live in
+ * OpenSSL's locked secure heap, and go back to it when the key is freed. */
+static void test_private_key_in_secure_heap(void **state)
+{
+    struct vec *v = *state;
+    struct nw_rsa_recipient *r;
+    size_t base, with_key;
+
+    assert_int_equal(CRYPTO_secure_malloc_initialized(), 1);
+    base = CRYPTO_secure_used();
+    assert_true(base > 0); /* the vector's key, loaded by setup */
+
+    assert_int_equal(nw_rsa_recipient_generate(&r, NULL), NW_OK);
+    with_key = CRYPTO_secure_used();
+    /* d (256 bytes) and p, q, dP, dQ, qInv (128 each) at least */
+    assert_true(with_key >= base + 256 + 5 * 128);
+    nw_rsa_recipient_free(r);
+    assert_int_equal(CRYPTO_secure_used(), base);
+
+    assert_int_equal(nw_rsa_recipient_from_der(&r, v->key, v->key_len, NULL), NW_OK);
+    assert_true(CRYPTO_secure_used() >= base + 256 + 5 * 128);
+    nw_rsa_recipient_free(r);
+    assert_int_equal(CRYPTO_secure_used(), base);
 }
 
 static void test_wrong_key_refused(void **state)
@@ -274,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_vector_opens_to_its_plaintext),
         cmocka_unit_test(test_key_loading_and_spki),
+        cmocka_unit_test(test_private_key_in_secure_heap),
         cmocka_unit_test(test_wrong_key_refused),
         cmocka_unit_test(test_every_flipped_byte_refused_or_not_plaintext),
         cmocka_unit_test(test_truncations_and_trailing_bytes_refused),
