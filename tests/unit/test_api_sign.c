@@ -124,10 +124,52 @@ static void test_other_enclave_errors_are_kept(void **state)
     }
 }
 
+/* Issue 11, point 7: KMS and IAM text never reaches an API client. */
+static void test_client_messages_hide_aws_text(void **state)
+{
+    (void)state;
+    static const char denied[] =
+        "AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/nw-host/i-0abc is not authorized "
+        "to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:111122223333:key/1234abcd";
+    static const struct {
+        enum nw_err code;
+        const char *msg, *want;
+        int changed;
+    } cases[] = {
+        {NW_ERR_KMS_DENIED, denied, "KMS refused the operation (details in the host log under this request_id)", 1},
+        {NW_ERR_KMS_UNAVAILABLE, "kms Decrypt: transport: kms.us-east-1.amazonaws.com: Connection refused",
+         "KMS could not be reached; retry later (details in the host log under this request_id)", 1},
+        {NW_ERR_UNAVAILABLE, "dynamodb: PutItem on nw-accounts failed 3 times, last: User: arn:aws:iam::1:x",
+         "temporarily unavailable; retry later (details in the host log under this request_id)", 1},
+        {NW_ERR_ATTESTATION, "PCR0 does not match", "attestation failed (details in the host log under this request_id)",
+         1},
+        {NW_ERR_INTERNAL, "dynamodb: ValidationException on nw-accounts",
+         "internal error (details in the host log under this request_id)", 1},
+        /* the request's own errors keep their text */
+        {NW_ERR_BAD_REQUEST, "transaction: chainId: required", "transaction: chainId: required", 0},
+        {NW_ERR_POLICY_DENIED, "kms_key_id: not one of this enclave's KMS keys (its --kms-key-arn, listed by health)",
+         "kms_key_id: not one of this enclave's KMS keys (its --kms-key-arn, listed by health)", 0},
+        {NW_ERR_BAD_REQUEST, "value: 1234567890123 wei over 111122223333", "value: 1234567890123 wei over <account>", 1},
+        /* ... but not an ARN or an account id, wherever they came from */
+        {NW_ERR_SEAL_INVALID, "KeyId arn:aws:kms:us-east-1:111122223333:key/x, not ours",
+         "KeyId <arn>, not ours", 1},
+        {NW_ERR_BAD_REQUEST, "(arn:aws:iam::111122223333:role/r)", "(<arn>)", 1},
+        {NW_ERR_BAD_REQUEST, "learn:this", "learn:this", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct nw_error err = {0};
+        char out[NW_ERROR_MSG_MAX + 64];
+        nw_fail(&err, cases[i].code, "%s", cases[i].msg);
+        assert_int_equal(api_client_message(&err, out, sizeof out), cases[i].changed);
+        assert_string_equal(out, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_param_from_a_good_record),
+        cmocka_unit_test(test_client_messages_hide_aws_text),
         cmocka_unit_test(test_damaged_records_are_seal_invalid),
         cmocka_unit_test(test_enclave_account_errors_become_seal_invalid),
         cmocka_unit_test(test_other_enclave_errors_are_kept),

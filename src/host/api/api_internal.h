@@ -61,8 +61,20 @@ struct api_resp {
 int api_error(struct api_req *rq, struct api_resp *rs, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* An error from an enum nw_err (status from nw_err_http_status, code from its name). */
+/* An error from an enum nw_err (status from nw_err_http_status, code from
+ * its name, message from api_client_message; the full text is logged with
+ * the request id when the client's message differs). */
 int api_fail(struct api_req *rq, struct api_resp *rs, const struct nw_error *err);
+
+/* What a client may read of `err` (issue 11): KMS_DENIED, KMS_UNAVAILABLE,
+ * UNAVAILABLE, ATTESTATION_INVALID and the internal codes carry text from
+ * AWS and the deployment (role and key ARNs, account ids, endpoints, table
+ * names), so they get a fixed sentence per code; for the codes about the
+ * request itself (BAD_REQUEST, POLICY_DENIED, SEAL_INVALID, TOO_LARGE) the
+ * text is kept, with any ARN still in it shown as "<arn>" and any 12-digit
+ * account id as "<account>".  Returns 1 when the message differs from
+ * err->msg (the caller logs the original). */
+int api_client_message(const struct nw_error *err, char *out, size_t cap);
 
 /* Print `obj` (consumed) as the response body with `status`.  Returns 1, or 0 on NOMEM (500 set). */
 int api_json(struct api_req *rq, struct api_resp *rs, int status, cJSON *obj);

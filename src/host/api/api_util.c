@@ -5,7 +5,9 @@
  * and pagination arguments.
  *
  * Trust boundary: network-facing.  Error messages name fields and bounds,
- * never echo request bodies or tokens.
+ * never echo request bodies or tokens; text from KMS, IAM, storage and the
+ * enclave's machinery (role and key ARNs, account ids, endpoints) goes to
+ * the host's log, the client gets the stable code and a fixed sentence.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,9 +41,77 @@ int api_error(struct api_req *rq, struct api_resp *rs, int status, const char *c
     return 0;
 }
 
+/* The fixed sentence a client gets for codes whose text comes from KMS, IAM,
+ * storage or the enclave's own machinery, or NULL for codes about the
+ * request itself. */
+static const char *fixed_message(enum nw_err code)
+{
+    switch (code) {
+    case NW_ERR_KMS_DENIED: return "KMS refused the operation";
+    case NW_ERR_KMS_UNAVAILABLE: return "KMS could not be reached; retry later";
+    case NW_ERR_UNAVAILABLE: return "temporarily unavailable; retry later";
+    case NW_ERR_ATTESTATION: return "attestation failed";
+    case NW_ERR_NOMEM:
+    case NW_ERR_KEY_INVALID:
+    case NW_ERR_RANDOM:
+    case NW_ERR_INTERNAL: return "internal error";
+    default: return NULL;
+    }
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_word(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* Copy `msg` with ARNs and 12-digit AWS account ids replaced.  1 if any was. */
+static int redact(const char *msg, char *out, size_t cap)
+{
+    size_t o = 0;
+    int changed = 0;
+    for (size_t i = 0; msg[i] != '\0' && o + 1 < cap;) {
+        const char *rep = NULL;
+        size_t skip = 0;
+        int start = i == 0 || !is_word(msg[i - 1]);
+        if (start && strncmp(msg + i, "arn:", 4) == 0) {
+            while (msg[i + skip] != '\0' && strchr(" \t\n\"'`,;()[]{}<>", msg[i + skip]) == NULL) skip++;
+            rep = "<arn>";
+        } else if (start && is_digit(msg[i])) {
+            while (is_digit(msg[i + skip])) skip++;
+            if (skip == 12) rep = "<account>";
+        }
+        if (rep != NULL) {
+            size_t n = strlen(rep);
+            if (o + n >= cap) break;
+            memcpy(out + o, rep, n);
+            o += n;
+            changed = 1;
+        } else {
+            size_t n = skip ? skip : 1;
+            if (o + n >= cap) n = cap - 1 - o;
+            memcpy(out + o, msg + i, n);
+            o += n;
+        }
+        i += skip ? skip : 1;
+    }
+    out[o] = '\0';
+    return changed;
+}
+
+int api_client_message(const struct nw_error *err, char *out, size_t cap)
+{
+    const char *fixed = fixed_message(err->code);
+    if (fixed != NULL) {
+        snprintf(out, cap, "%s (details in the host log under this request_id)", fixed);
+        return 1;
+    }
+    return redact(err->msg, out, cap);
+}
+
 int api_fail(struct api_req *rq, struct api_resp *rs, const struct nw_error *err)
 {
-    return api_error(rq, rs, nw_err_http_status(err->code), nw_err_name(err->code), "%s", err->msg);
+    char msg[NW_ERROR_MSG_MAX + 64];
+    if (api_client_message(err, msg, sizeof msg))
+        fprintf(stderr, "nitrowallet-host: %s: %s: %s\n", rq->request_id, nw_err_name(err->code), err->msg);
+    return api_error(rq, rs, nw_err_http_status(err->code), nw_err_name(err->code), "%s", msg);
 }
 
 int api_json(struct api_req *rq, struct api_resp *rs, int status, cJSON *obj)

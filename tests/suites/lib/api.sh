@@ -5,6 +5,9 @@
 #   expect STATUS CODE WHAT   the status, and for errors the code and that
 #                             X-Request-Id matches the body's request_id
 #   expect_msg TEXT WHAT      the error message contains TEXT
+#   expect_hidden LOG TEXT WHAT  the error message is the code's fixed sentence,
+#                             without TEXT, an ARN or an account id, and the
+#                             host's LOG has TEXT under the body's request_id
 #   sqlite_rows DB            "accounts signatures idempotency" row counts of
 #                             the host's SQLite database
 # CURL_EXTRA holds extra curl options (e.g. --cacert for a TLS host).
@@ -36,6 +39,18 @@ expect() {
 }
 expect_msg() {
   jget "$tmp/r.json" 'j["error"]["message"]' | grep -F -- "$1" >/dev/null || fail "$2: message lacks '$1': $(cat "$tmp/r.json")"
+}
+expect_hidden() {
+  local msg rid
+  msg=$(jget "$tmp/r.json" 'j["error"]["message"]')
+  rid=$(jget "$tmp/r.json" 'j["error"]["request_id"]')
+  grep -F -- "details in the host log under this request_id" <<<"$msg" >/dev/null ||
+    fail "$3: not the fixed message: $(cat "$tmp/r.json")"
+  if grep -F -- "$2" <<<"$msg" >/dev/null || grep -E 'arn:|(^|[^0-9])[0-9]{12}([^0-9]|$)' <<<"$msg" >/dev/null; then
+    fail "$3: the client saw the detail: $(cat "$tmp/r.json")"
+  fi
+  grep -F -- "nitrowallet-host: $rid: " "$1" | grep -F -- "$2" >/dev/null ||
+    fail "$3: the host log lacks '$2' under $rid: $(grep -F -- "$rid" "$1" | head -c 400)"
 }
 sqlite_rows() {
   py -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=30); print(*c.execute("select (select count(*) from AccountTable), (select count(*) from SignedValueTable), (select count(*) from IdempotencyTable)").fetchone())' "$1"
