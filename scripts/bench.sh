@@ -66,7 +66,7 @@ pids+=("$cold_pid")
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
 "$STACK_BIN/nitrowallet-host" token add --id admin --role admin --tokens "$tmp/tokens.json" --out "$tmp/admin.token" 2>/dev/null
-"$STACK_BIN/nitrowallet-host" token add --id signer --role signer --tokens "$tmp/tokens.json" --out "$tmp/signer.token" 2>/dev/null
+"$STACK_BIN/nitrowallet-host" token add --id signer --role signer --all-accounts --tokens "$tmp/tokens.json" --out "$tmp/signer.token" 2>/dev/null
 start_host() { # NAME SOCKET
   stack_host_start "$tmp/host-$1.log" --listen 127.0.0.1:0 --enclave "unix:$2" --db "$tmp/$1.db" \
     --tokens "$tmp/tokens.json" --kms-key-id "$key" --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" \

@@ -140,9 +140,32 @@ if [ ! -f "$home/tokens.json" ]; then
   rm -f "$home/admin.token" "$home/signer.token"
   "$STACK_BIN/nitrowallet-host" token add --id admin --role admin --tokens "$home/tokens.json" \
     --out "$home/admin.token" 2>/dev/null || stack_fail "could not create the admin token"
-  "$STACK_BIN/nitrowallet-host" token add --id signer --role signer --tokens "$home/tokens.json" \
+  "$STACK_BIN/nitrowallet-host" token add --id signer --role signer --all-accounts --tokens "$home/tokens.json" \
     --out "$home/signer.token" 2>/dev/null || stack_fail "could not create the signer token"
 fi
+# State from before signer tokens had to name their accounts: a signer entry
+# with no list meant every account, so it gets "all_accounts": true, said aloud.
+migrated=$(/usr/bin/python3 - "$home/tokens.json" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+tokens = json.load(open(path))
+changed = [t["id"] for t in tokens
+           if t.get("role") == "signer" and "accounts" not in t and "all_accounts" not in t]
+for t in tokens:
+    if t["id"] in changed:
+        t["all_accounts"] = True
+if changed:
+    with open(path + ".tmp", "w") as f:
+        json.dump(tokens, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(path + ".tmp", 0o600)
+    os.rename(path + ".tmp", path)
+print(" ".join(changed))
+PY
+) || stack_fail "could not read $home/tokens.json"
+[ -z "$migrated" ] || echo "make run: signer token(s) $migrated had no account list, which meant every account; $home/tokens.json now says \"all_accounts\": true for them" >&2
 
 # --- the host (with its KMS proxy) and the enclave ----------------------------------
 # As on Nitro hardware, the enclave's only route to KMS is the host's proxy (a

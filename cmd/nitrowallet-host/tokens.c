@@ -2,9 +2,13 @@
  * tokens.c - `nitrowallet-host token add|remove`: manage the tokens config
  * file (auth.h) without ever storing a plaintext token.
  *
- *   nitrowallet-host token add --id ID --role admin|signer [--account NAME]...
+ *   nitrowallet-host token add --id ID --role admin
+ *   nitrowallet-host token add --id ID --role signer (--account NAME... | --all-accounts)
  *                              [--tokens FILE] [--out FILE]
  *   nitrowallet-host token remove --id ID [--tokens FILE]
+ *
+ * A signer token names its accounts, or is made with --all-accounts on
+ * purpose: there is no default that grants every account.
  *
  * `add` draws a fresh token (nw_auth_token_generate), appends its SHA-256
  * to the config and writes the token itself to --out (created 0600, never
@@ -36,12 +40,14 @@ struct token_opts {
     const char *id, *role, *tokens, *out;
     const char *accounts[MAX_ACCOUNTS];
     size_t n_accounts;
+    int all_accounts;
     char tokens_buf[4096];
 };
 
 static int token_usage(void)
 {
-    fprintf(stderr, "usage: nitrowallet-host token add --id ID --role admin|signer [--account NAME]... "
+    fprintf(stderr, "usage: nitrowallet-host token add --id ID --role admin [--tokens FILE] [--out FILE]\n"
+                    "       nitrowallet-host token add --id ID --role signer (--account NAME... | --all-accounts) "
                     "[--tokens FILE] [--out FILE]\n"
                     "       nitrowallet-host token remove --id ID [--tokens FILE]\n"
                     "default --tokens: $NITROWALLET_HOME/tokens.json\n");
@@ -161,8 +167,13 @@ static int token_add(struct token_opts *o)
 
     if (o->id == NULL || o->role == NULL || (strcmp(o->role, "admin") != 0 && strcmp(o->role, "signer") != 0))
         return token_usage();
-    if (o->n_accounts && strcmp(o->role, "signer") != 0)
-        return fail("--account is for signer tokens");
+    if ((o->n_accounts || o->all_accounts) && strcmp(o->role, "signer") != 0)
+        return fail("--account and --all-accounts are for signer tokens");
+    if (strcmp(o->role, "signer") == 0 && !o->n_accounts && !o->all_accounts)
+        return fail("a signer token needs --account NAME (repeatable) or, to sign for every account, "
+                    "--all-accounts");
+    if (o->n_accounts && o->all_accounts)
+        return fail("--account and --all-accounts together");
     if (o->out && access(o->out, F_OK) == 0)
         return fail("%s exists (an existing token file is never overwritten)", o->out);
     if ((arr = load_config(o->tokens)) == NULL)
@@ -181,6 +192,8 @@ static int token_add(struct token_opts *o)
         for (size_t i = 0; i < o->n_accounts; i++)
             cJSON_AddItemToArray(accts, cJSON_CreateString(o->accounts[i]));
     }
+    if (o->all_accounts)
+        cJSON_AddTrueToObject(e, "all_accounts");
     /* the token file first: a config entry whose token was lost is useless */
     if (validate_config(arr) == 0 && write_token(o->out, token) == 0) {
         rc = save_config(o->tokens, arr);
@@ -228,14 +241,22 @@ int nw_host_token_cmd(int argc, char **argv)
     memset(&o, 0, sizeof o);
     if (argc < 2)
         return token_usage();
-    for (int i = 2; i < argc; i += 2) {
+    for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--all-accounts") == 0) {
+            o.all_accounts = 1;
+            continue;
+        }
         if (v == NULL) return token_usage();
+        i++;
         if (strcmp(a, "--id") == 0) o.id = v;
         else if (strcmp(a, "--role") == 0) o.role = v;
         else if (strcmp(a, "--tokens") == 0) o.tokens = v;
         else if (strcmp(a, "--out") == 0) o.out = v;
-        else if (strcmp(a, "--account") == 0 && o.n_accounts < MAX_ACCOUNTS) o.accounts[o.n_accounts++] = v;
+        else if (strcmp(a, "--account") == 0) {
+            if (o.n_accounts == MAX_ACCOUNTS) return fail("at most %d --account flags", MAX_ACCOUNTS);
+            o.accounts[o.n_accounts++] = v;
+        }
         else return token_usage();
     }
     if (o.tokens == NULL) {

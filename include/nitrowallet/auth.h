@@ -6,9 +6,12 @@
  * SHA-256 hashes in a JSON config file:
  *
  *   [{"id": "ops", "role": "admin", "sha256": "<64 hex>"},
- *    {"id": "payments", "role": "signer", "sha256": "<64 hex>", "accounts": ["hot-1"]}]
+ *    {"id": "payments", "role": "signer", "sha256": "<64 hex>", "accounts": ["hot-1"]},
+ *    {"id": "sweeper", "role": "signer", "sha256": "<64 hex>", "all_accounts": true}]
  *
- * "accounts" is allowed only for signers; absent means every account.  The
+ * A signer has exactly one of "accounts" (1..256 names) and "all_accounts":
+ * true; admins have neither.  A signer with no list is refused, so a
+ * forgotten list never grants every account.  The
  * file is parsed strictly (nw_json_parse: unknown keys, duplicate ids or
  * hashes and malformed entries are refused).  A presented token is hashed
  * and compared with every entry in constant time (nw_ct_equal), without

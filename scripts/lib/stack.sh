@@ -134,16 +134,22 @@ stack_kms_proxy_args() {
   STACK_KMS_PROXY_ARGS=(--kms-proxy "unix:$1=127.0.0.1:$STACK_KMS_PORT" --proxy-allow "127.0.0.1:$STACK_KMS_PORT")
 }
 
-# stack_tokens DIR ID:ROLE[:ACCOUNT,...]...: API tokens made with
+# stack_tokens DIR ID:ROLE[:ACCOUNT,...|:*]...: API tokens made with
 # `nitrowallet-host token add`: hashes in DIR/tokens.json, each token in
-# DIR/ID.token (0600).  A signer may be limited to the listed accounts.
+# DIR/ID.token (0600).  A signer names its accounts, or `*` for every
+# account (--all-accounts).
 stack_tokens() {
   local dir=$1 spec id role accts a args
   shift
   for spec in "$@"; do
     IFS=: read -r id role accts <<<"$spec"
     args=(--id "$id" --role "$role" --tokens "$dir/tokens.json" --out "$dir/$id.token")
-    for a in ${accts//,/ }; do args+=(--account "$a"); done
+    if [ "$accts" = "*" ]; then
+      args+=(--all-accounts)
+    else
+      IFS=, read -r -a accts <<<"$accts"
+      for a in "${accts[@]}"; do args+=(--account "$a"); done
+    fi
     "$STACK_BIN/nitrowallet-host" token add "${args[@]}" 2>/dev/null || stack_fail "nitrowallet-host token add $spec"
     [ -z "${NW_FREESCAN_SECRETS:-}" ] || { cat "$dir/$id.token"; echo; } >>"$NW_FREESCAN_SECRETS"
   done

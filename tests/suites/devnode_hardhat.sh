@@ -59,7 +59,7 @@ stack_enclave_start "$tmp/e.sock" "$tmp/nsm" "$tmp/enclave.log" --kms-key-arn "$
 pids+=("$STACK_ENCLAVE_PID")
 
 # Tokens as host_api.sh makes them: an admin and a signer for all accounts.
-stack_tokens "$tmp" ops:admin pay:signer
+stack_tokens "$tmp" ops:admin 'pay:signer:*'
 stack_host_start "$tmp/host.log" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$tmp/host.db" \
   --tokens "$tmp/tokens.json" --kms-key-id "$key" --insecure-http
 pids+=("$STACK_HOST_PID")

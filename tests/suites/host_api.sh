@@ -40,11 +40,40 @@ start_enclave() {
 }
 start_enclave
 
-# Tokens: admin, signer (all accounts), signer limited to "other-acct".
-stack_tokens "$tmp" ops:admin pay:signer narrow:signer:other-acct
+# Tokens: admin, signer (all accounts), signers limited to "other-acct" and
+# to "hot-1" (replay: narrowed at the restart below).
+stack_tokens "$tmp" ops:admin 'pay:signer:*' narrow:signer:other-acct replay:signer:hot-1
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 NARROW=$(cat "$tmp/narrow.token")
+REPLAY=$(cat "$tmp/replay.token")
+# A signer token names its accounts or is made with --all-accounts on purpose.
+if "$HOST" token add --id loose --role signer --tokens "$tmp/t2.json" --out "$tmp/loose.token" 2>"$tmp/err"; then
+  fail "a signer token without accounts was made"
+fi
+grep -q -- '--all-accounts' "$tmp/err" || fail "signer without accounts: $(cat "$tmp/err")"
+[ ! -e "$tmp/t2.json" ] && [ ! -e "$tmp/loose.token" ] || fail "the refused token left files"
+for bad in "--role signer --all-accounts --account x" "--role admin --all-accounts" "--role admin --account x"; do
+  # shellcheck disable=SC2086
+  if "$HOST" token add --id bad $bad --tokens "$tmp/t2.json" 2>/dev/null; then fail "token add $bad accepted"; fi
+done
+"$HOST" token add --id all --role signer --all-accounts --tokens "$tmp/t2.json" --out "$tmp/all.token" 2>/dev/null ||
+  fail "token add --all-accounts"
+[ "$(jget "$tmp/t2.json" '[(e["id"], e.get("all_accounts"), e.get("accounts")) for e in j]')" = '[["all", true, null]]' ] ||
+  fail "--all-accounts wrote: $(cat "$tmp/t2.json")"
+py - "$tmp/t2.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+del t[0]["all_accounts"]  # as the file read before issue 11
+json.dump(t, open(sys.argv[1], "w"))
+PY
+if "$HOST" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$tmp/t2.db" --tokens "$tmp/t2.json" \
+  --kms-key-id "$key" --insecure-http --metrics-listen off >"$tmp/t2.log" 2>&1; then
+  fail "the host started with a signer token that names no accounts"
+fi
+grep -q "tokens\[0\] (id 'all'): a signer token lists its \"accounts\" or says \"all_accounts\": true" "$tmp/t2.log" ||
+  fail "signer without a list: $(head -c 300 "$tmp/t2.log")"
+pass "token add: a signer needs --account or --all-accounts; the host refuses a signer entry with neither"
 DB=$tmp/host.db
 case $STORAGE in
   sqlite) STORE_ARGS=(--db "$DB") ;;
@@ -223,6 +252,8 @@ sigs_before=$(py -c 'import sys; print(eval(sys.argv[1])[1])' "$before")
 sigs_after=$(py -c 'import sys; print(eval(sys.argv[1])[1])' "$(rows)")
 [ $((sigs_after - sigs_before)) = 1 ] || fail "idempotent retry recorded $((sigs_after - sigs_before)) signatures"
 pass "same response replayed, one signature recorded"
+call POST /v1/accounts/hot-1/sign/message "$REPLAY" '{"message":"replayed"}' 'Idempotency-Key: r-1'
+expect 200 "" "the hot-1 signer signs with Idempotency-Key r-1 (replayed after the restart)"
 call POST /v1/accounts "$ADMIN" '{"name":"idem-acct"}' 'Idempotency-Key: c-1'
 expect 201 "" "create with Idempotency-Key"
 cp "$tmp/r.json" "$tmp/first.json"
@@ -293,9 +324,19 @@ wait "$host_pid" 2>/dev/null || true
 grep -q 'nitrowallet-host: stopped' "$tmp/host.log" || fail "host did not stop cleanly"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null || fail "openssl"
+# The replay token no longer names hot-1 (its grant changed while the host was down).
+py - "$tmp/tokens.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+[e for e in t if e["id"] == "replay"][0]["accounts"] = ["other-acct"]
+json.dump(t, open(sys.argv[1], "w"))
+PY
 start_host host2 --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
 case $H in https://*) ;; *) fail "TLS host did not announce https: $H" ;; esac
 CURL_EXTRA=(--cacert "$tmp/cert.pem")
+call POST /v1/accounts/hot-1/sign/message "$REPLAY" '{"message":"replayed"}' 'Idempotency-Key: r-1'
+expect 403 FORBIDDEN "replay of r-1 once the token no longer names hot-1: authorization comes first"
+grep -q signature "$tmp/r.json" && fail "the stored signature was replayed"
 call GET /v1/accounts "$ADMIN"
 expect 200 "" "restarted host over TLS: list accounts"
 [ "$(jget "$tmp/r.json" 'sorted(a["name"] for a in j["accounts"] if not a["name"].startswith("acct-"))')" = '["hot-1", "idem-acct", "other-acct"]' ] ||

@@ -36,7 +36,7 @@ key=$(stack_kms_create_key host-durability)
 stack_kms_pin "$key" "$ENCLAVE"
 stack_enclave_start "$tmp/e.sock" "$tmp/nsm" "$tmp/enclave.log" --kms-key-arn "$key" --workers 2
 pids+=("$STACK_ENCLAVE_PID")
-stack_tokens "$tmp" ops:admin pay:signer
+stack_tokens "$tmp" ops:admin 'pay:signer:*'
 DB=$tmp/host.db
 
 host_pid=

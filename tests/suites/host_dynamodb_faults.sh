@@ -54,7 +54,7 @@ key=$(stack_kms_create_key ddb-faults)
 stack_kms_pin "$key" "$ENCLAVE"
 stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --kms-key-arn "$key" --workers 2
 pids+=("$STACK_ENCLAVE_PID")
-stack_tokens "$tmp" ops:admin pay:signer
+stack_tokens "$tmp" ops:admin 'pay:signer:*'
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 host_args=(--listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --tokens "$tmp/tokens.json" --kms-key-id "$key"

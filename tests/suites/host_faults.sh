@@ -56,7 +56,7 @@ start_enclave() {
 }
 start_enclave
 
-stack_tokens "$tmp" ops:admin pay:signer
+stack_tokens "$tmp" ops:admin 'pay:signer:*'
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 DB=$tmp/host.db

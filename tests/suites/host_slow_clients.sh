@@ -40,7 +40,7 @@ stack_enclave_start "$tmp/e.sock" "$nsm" "$tmp/enclave.log" --kms-key-arn "$key"
 pids+=("$STACK_ENCLAVE_PID")
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null || fail "openssl req"
-stack_tokens "$tmp" ops:admin pay:signer
+stack_tokens "$tmp" ops:admin 'pay:signer:*'
 stack_host_start "$tmp/host.log" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$tmp/host.db" \
   --tokens "$tmp/tokens.json" --kms-key-id "$key" --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" \
   --request-timeout "$REQ_TIMEOUT" --max-connections-per-ip "$PER_IP"

@@ -75,7 +75,7 @@ stack_aws kms decrypt --ciphertext-blob "fileb://$tmp/plain.blob" >"$tmp/plain-d
   fail "the permissive key does not allow plain Decrypt: the test proves nothing"
 pass "the permissive key lets the host's credentials GenerateDataKey and Decrypt without a Recipient"
 
-stack_tokens "$tmp" ops:admin pay:signer
+stack_tokens "$tmp" ops:admin 'pay:signer:*'
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 DB=$tmp/host.db

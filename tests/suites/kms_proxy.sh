@@ -44,7 +44,7 @@ key=$(stack_kms_create_key kms-proxy)
 stack_kms_pin "$key" "$ENCLAVE"
 pass "KMS key $key pins PCR0 = sha384($ENCLAVE)"
 
-stack_tokens "$tmp" ops:admin pay:signer
+stack_tokens "$tmp" ops:admin 'pay:signer:*'
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 HOST_ARGS=(--listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$tmp/host.db" --tokens "$tmp/tokens.json"

@@ -90,7 +90,7 @@ pass "generate_account and sign_digest with credentials"
 no_hits "direct enclave requests"
 
 # --- 3. the host API --------------------------------------------------------------------
-stack_tokens "$tmp" ops:admin pay:signer
+stack_tokens "$tmp" ops:admin 'pay:signer:*'
 ADMIN=$(cat "$tmp/ops.token")
 SIGNER=$(cat "$tmp/pay.token")
 stack_host_start "$tmp/host.log" --listen 127.0.0.1:0 --enclave "unix:$tmp/e.sock" --db "$tmp/host.db" \

@@ -29,7 +29,7 @@
 static const char config[] =
     "[{\"id\":\"ops\",\"role\":\"admin\",\"sha256\":\"" ADMIN_HASH "\"},"
     " {\"id\":\"payments\",\"role\":\"signer\",\"sha256\":\"" SIGNER_HASH "\",\"accounts\":[\"hot-1\"]},"
-    " {\"id\":\"any\",\"role\":\"signer\",\"sha256\":\"" ALL_HASH "\"}]";
+    " {\"id\":\"any\",\"role\":\"signer\",\"sha256\":\"" ALL_HASH "\",\"all_accounts\":true}]";
 
 static struct nw_auth *load(void)
 {
@@ -179,8 +179,20 @@ static void test_config_errors(void **state)
          "{\"id\":\"a\",\"role\":\"admin\",\"sha256\":\"" SIGNER_HASH "\"}]",
          "tokens[1].id: duplicate"},
         {"[{\"id\":\"a\",\"role\":\"admin\",\"sha256\":\"" ADMIN_HASH "\"},"
-         "{\"id\":\"b\",\"role\":\"signer\",\"sha256\":\"" ADMIN_HASH "\"}]",
+         "{\"id\":\"b\",\"role\":\"signer\",\"sha256\":\"" ADMIN_HASH "\",\"all_accounts\":true}]",
          "tokens[1].sha256: duplicate"},
+        /* issue 11: a signer names its accounts or says all_accounts, never neither */
+        {"[{\"id\":\"batch\",\"role\":\"signer\",\"sha256\":\"" ADMIN_HASH "\"}]",
+         "tokens[0] (id 'batch'): a signer token lists its \"accounts\" or says \"all_accounts\": true"},
+        {"[{\"id\":\"a\",\"role\":\"signer\",\"sha256\":\"" ADMIN_HASH "\",\"all_accounts\":false}]",
+         "tokens[0].all_accounts: only true"},
+        {"[{\"id\":\"a\",\"role\":\"signer\",\"sha256\":\"" ADMIN_HASH "\",\"all_accounts\":1}]",
+         "tokens[0].all_accounts: only true"},
+        {"[{\"id\":\"a\",\"role\":\"signer\",\"sha256\":\"" ADMIN_HASH
+         "\",\"all_accounts\":true,\"accounts\":[\"x\"]}]",
+         "\"accounts\" and \"all_accounts\" together"},
+        {"[{\"id\":\"a\",\"role\":\"admin\",\"sha256\":\"" ADMIN_HASH "\",\"all_accounts\":true}]",
+         "tokens[0].all_accounts: only signer"},
         {"[{\"id\":\"a\",\"id\":\"b\",\"role\":\"admin\",\"sha256\":\"" ADMIN_HASH "\"}]", "duplicate key"},
         {"[1]", "expected a JSON object"},
     };

@@ -3,7 +3,8 @@
  * without authentication, /metrics (and /readyz's details) only on the
  * metrics listener (loopback by default), everything under /v1 behind a bearer
  * token (auth.h; 401 before anything else is looked at), Idempotency-Key
- * handling around POSTs, and GET /v1/attestation.
+ * handling around the creating and signing POSTs (after their authorization),
+ * and GET /v1/attestation.
  *
  * Trust boundary: network-facing.  Paths are bounded and account names
  * validated (nw_storage_name_valid) before they reach storage or logs.
@@ -162,6 +163,38 @@ static void route_v1(struct api_req *rq, struct api_resp *rs)
     }
 }
 
+/*
+ * A POST that Idempotency-Key can replay (create, sign) is authorized for
+ * its action and account before the stored response is looked up: a token
+ * whose grant changed since (tokens.json edited, host restarted) must not
+ * be handed the signature it may no longer ask for.  1: authorized, look up;
+ * 0: not such a POST, route it without idempotency; -1: 403 set.
+ */
+static int replay_authorized(struct api_req *rq, struct api_resp *rs)
+{
+    char name[NW_STORAGE_NAME_MAX + 1];
+    const char *p = rq->path, *slash;
+    size_t n;
+
+    if (!method_is(rq, "POST"))
+        return 0;
+    if (strcmp(p, "/v1/accounts") == 0) {
+        rq->endpoint = "accounts_create";
+        return api_allowed(rq, rs, NW_AUTH_ACCOUNT_CREATE, NULL) ? 1 : -1;
+    }
+    if (strncmp(p, "/v1/accounts/", 13) != 0 || (slash = strchr(p + 13, '/')) == NULL ||
+        strncmp(slash, "/sign/", 6) != 0)
+        return 0;
+    n = (size_t)(slash - (p + 13));
+    if (n == 0 || n > NW_STORAGE_NAME_MAX)
+        return 0;
+    memcpy(name, p + 13, n);
+    name[n] = '\0';
+    if (!nw_storage_name_valid(name))
+        return 0;
+    rq->endpoint = "sign";
+    return api_allowed(rq, rs, NW_AUTH_SIGN, name) ? 1 : -1;
+}
 
 void api_route(struct api_req *rq, struct api_resp *rs)
 {
@@ -185,7 +218,8 @@ void api_route(struct api_req *rq, struct api_resp *rs)
     } else if (strncmp(rq->path, "/v1/", 4) != 0) {
         api_error(rq, rs, 404, "NOT_FOUND", "no such endpoint");
     } else if (authenticate(rq, rs)) {
-        if (method_is(rq, "POST") && api_idem_lookup(rq, rs, key, fp)) return;
+        int replayable = replay_authorized(rq, rs);
+        if (replayable < 0 || (replayable > 0 && api_idem_lookup(rq, rs, key, fp))) return;
         route_v1(rq, rs);
         api_idem_store(rq, rs, key, fp);
     }

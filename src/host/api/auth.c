@@ -61,7 +61,7 @@ static enum nw_err parse_accounts(struct nw_auth_token *t, const cJSON *arr, siz
         return nw_fail(err, NW_ERR_BAD_REQUEST, "tokens[%zu].accounts: expected an array of names", idx);
     cJSON_ArrayForEach(c, arr) n++;
     if (n == 0 || n > NW_AUTH_MAX_ACCOUNTS)
-        return nw_fail(err, NW_ERR_BAD_REQUEST, "tokens[%zu].accounts: expected 1..%d names (omit it for all)", idx,
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "tokens[%zu].accounts: expected 1..%d names", idx,
                        NW_AUTH_MAX_ACCOUNTS);
     t->accounts = calloc(n, sizeof *t->accounts);
     if (t->accounts == NULL)
@@ -82,9 +82,10 @@ static enum nw_err parse_accounts(struct nw_auth_token *t, const cJSON *arr, siz
 
 static enum nw_err parse_entry(struct nw_auth_token *t, const cJSON *e, size_t idx, struct nw_error *err)
 {
-    static const char *const keys[] = {"id", "role", "sha256", "accounts", NULL};
+    static const char *const keys[] = {"id", "role", "sha256", "accounts", "all_accounts", NULL};
     const cJSON *id = nw_json_get(e, "id"), *role = nw_json_get(e, "role");
     const cJSON *hash = nw_json_get(e, "sha256"), *accounts = nw_json_get(e, "accounts");
+    const cJSON *all = nw_json_get(e, "all_accounts");
     char what[32];
     enum nw_err rc;
 
@@ -103,10 +104,28 @@ static enum nw_err parse_entry(struct nw_auth_token *t, const cJSON *e, size_t i
         return nw_fail(err, NW_ERR_BAD_REQUEST, "%s.role: expected \"admin\" or \"signer\"", what);
     if (!cJSON_IsString(hash) || !hash_decode(t->hash, hash->valuestring))
         return nw_fail(err, NW_ERR_BAD_REQUEST, "%s.sha256: expected 64 hex digits", what);
-    if (accounts == NULL)
+    if (t->role != NW_AUTH_ROLE_SIGNER) {
+        if (accounts != NULL || all != NULL)
+            return nw_fail(err, NW_ERR_BAD_REQUEST, "%s.%s: only signer tokens have an account list", what,
+                           accounts != NULL ? "accounts" : "all_accounts");
         return NW_OK;
-    if (t->role != NW_AUTH_ROLE_SIGNER)
-        return nw_fail(err, NW_ERR_BAD_REQUEST, "%s.accounts: only signer tokens have an account list", what);
+    }
+    /* A signer names its accounts, or says plainly that it may sign for
+     * every account: a forgotten list must not mean "all". */
+    if (all != NULL && !cJSON_IsTrue(all))
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "%s.all_accounts: only true is allowed (list the accounts instead)",
+                       what);
+    if (all != NULL && accounts != NULL)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "%s: \"accounts\" and \"all_accounts\" together", what);
+    if (all != NULL) {
+        t->all_accounts = 1;
+        return NW_OK;
+    }
+    if (accounts == NULL)
+        return nw_fail(err, NW_ERR_BAD_REQUEST,
+                       "%s (id '%s'): a signer token lists its \"accounts\" or says \"all_accounts\": true "
+                       "(a missing list no longer means every account)",
+                       what, t->id);
     return parse_accounts(t, accounts, idx, err);
 }
 
@@ -258,7 +277,7 @@ static int signer_may(const struct nw_auth_token *t, const char *account)
 {
     if (!nw_storage_name_valid(account))
         return 0;
-    if (t->accounts == NULL)
+    if (t->all_accounts)
         return 1;
     for (size_t i = 0; i < t->n_accounts; i++)
         if (strcmp(t->accounts[i], account) == 0)

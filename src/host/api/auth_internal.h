@@ -15,8 +15,9 @@ struct nw_auth_token {
     const char *id; /* points into the kept cJSON tree */
     enum nw_auth_role role;
     uint8_t hash[32];      /* SHA-256 of the token text */
-    const char **accounts; /* NULL: every account; else n_accounts names (into the tree) */
+    const char **accounts; /* n_accounts names (into the tree), for a signer without all_accounts */
     size_t n_accounts;
+    int all_accounts; /* a signer with "all_accounts": true */
 };
 
 struct nw_auth {
