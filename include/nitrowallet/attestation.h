@@ -55,7 +55,14 @@ NW_MUST_CHECK enum nw_err nw_attest_roots_from_pem(struct nw_attest_roots **out,
 /* Add the certificates of a PEM text to an existing set. */
 NW_MUST_CHECK enum nw_err nw_attest_roots_add_pem(struct nw_attest_roots *roots, const char *pem, size_t len,
                                                   struct nw_error *err);
+/* Another reference to `roots` (thread-safe); each is released with
+ * nw_attest_roots_free, the last one frees. */
+struct nw_attest_roots *nw_attest_roots_ref(struct nw_attest_roots *roots);
 void nw_attest_roots_free(struct nw_attest_roots *roots);
+/* Chains accepted from the roots' cache of verified chains (attest_chain.c):
+ * a chain verified once is accepted again without decoding while every one
+ * of its certificates is valid at the verification time. */
+unsigned long nw_attest_roots_cache_hits(const struct nw_attest_roots *roots);
 
 struct nw_attest_pcr {
     unsigned index;

@@ -60,9 +60,11 @@ NW_MUST_CHECK enum nw_err nw_kms_decrypt(struct nw_kms_client *c, const struct n
                                          const struct nw_kms_kv *context, size_t n_context,
                                          struct nw_secret *plaintext, struct nw_error *err);
 
-/* KMS calls made by every client of this process since it started. */
+/* KMS calls made by every client of this process since it started, and
+ * the attestation documents asked of the NSM for them (each serves a
+ * client's calls for up to 60 s: kms_client.c). */
 struct nw_kms_stats {
-    unsigned long long generate_data_key, decrypt, failures;
+    unsigned long long generate_data_key, decrypt, failures, attestations;
 };
 void nw_kms_client_stats(struct nw_kms_stats *out);
 

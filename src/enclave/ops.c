@@ -47,7 +47,8 @@ static enum nw_err op_health(struct nw_enclave_ops *ops, const cJSON *params, cJ
     nw_kms_client_stats(&ks);
     if (k == NULL || cJSON_AddNumberToObject(k, "generate_data_key", (double)ks.generate_data_key) == NULL ||
         cJSON_AddNumberToObject(k, "decrypt", (double)ks.decrypt) == NULL ||
-        cJSON_AddNumberToObject(k, "failures", (double)ks.failures) == NULL)
+        cJSON_AddNumberToObject(k, "failures", (double)ks.failures) == NULL ||
+        cJSON_AddNumberToObject(k, "attestations", (double)ks.attestations) == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
     if (ops->dkcache != NULL) {
         struct nw_dkcache_stats st;

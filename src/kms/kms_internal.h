@@ -302,6 +302,10 @@ struct nw_kms_service {
     char *roots_pem; /* explicit attestation roots, concatenated PEM */
     size_t roots_pem_len;
     char *dev_root_file; /* re-read per request when no explicit roots */
+    pthread_mutex_t roots_mu; /* guards the three below (recipient.c) */
+    struct nw_attest_roots *roots; /* the last roots built, kept while their PEM is unchanged */
+    uint8_t *roots_key;            /* the PEM text they were built from */
+    size_t roots_key_len;
     int trust_aws_root;
     long max_skew_s;
     uint64_t max_attestation_age_ms;

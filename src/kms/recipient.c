@@ -7,7 +7,10 @@
  * The document is verified with nw_attestation_verify against the
  * configured roots (explicit --attestation-root files and, optionally, the
  * AWS root; without explicit roots, the emulated NSM's development root,
- * re-read on every request so it may appear after the server starts), at
+ * re-read on every request so it may appear or change after the server
+ * starts).  The roots object is kept while its PEM text stays the same, so
+ * its cache of verified chains (attestation.h) lasts across requests: one
+ * enclave's chain is verified once, then only its documents' signatures.  At
  * the request's time, at most max_attestation_age_ms old.  Debug-mode
  * documents pass verification as they do at AWS: a key policy pinning
  * PCR0 is what refuses them.  The reply then carries the plaintext only as
@@ -21,6 +24,7 @@
  *
  * Trust boundary: the document is untrusted until verified.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,9 +41,38 @@ void kms_recipient_free(struct kms_recipient *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The cached roots when they were built from exactly `pem` (a new reference), else NULL. */
+static struct nw_attest_roots *cached_roots(struct nw_kms_service *svc, const struct nw_buf *pem)
+{
+    struct nw_attest_roots *r = NULL;
+    pthread_mutex_lock(&svc->roots_mu);
+    if (svc->roots != NULL && svc->roots_key_len == pem->len &&
+        (pem->len == 0 || memcmp(svc->roots_key, pem->data, pem->len) == 0))
+        r = nw_attest_roots_ref(svc->roots);
+    pthread_mutex_unlock(&svc->roots_mu);
+    return r;
+}
+
+/* Keep `r`, built from `pem`, for the next requests (best effort). */
+static void keep_roots(struct nw_kms_service *svc, struct nw_attest_roots *r, const struct nw_buf *pem)
+{
+    uint8_t *key = malloc(pem->len ? pem->len : 1);
+    if (key == NULL)
+        return;
+    if (pem->len)
+        memcpy(key, pem->data, pem->len);
+    pthread_mutex_lock(&svc->roots_mu);
+    nw_attest_roots_free(svc->roots);
+    free(svc->roots_key);
+    svc->roots = nw_attest_roots_ref(r);
+    svc->roots_key = key;
+    svc->roots_key_len = pem->len;
+    pthread_mutex_unlock(&svc->roots_mu);
+}
+
 static enum nw_err load_roots(struct kms_call *c, struct nw_attest_roots **out)
 {
-    const struct nw_kms_service *svc = c->svc;
+    struct nw_kms_service *svc = c->svc;
     struct nw_buf pem;
     struct nw_error e = {NW_OK, ""};
     enum nw_err rc = NW_OK;
@@ -54,6 +87,10 @@ static enum nw_err load_roots(struct kms_call *c, struct nw_attest_roots **out)
         nw_buf_free(&pem);
         return kms_fail(c, "KMSInternalException", "attestation roots too large");
     }
+    if ((*out = cached_roots(svc, &pem)) != NULL) {
+        nw_buf_free(&pem);
+        return NW_OK;
+    }
     if (svc->trust_aws_root) {
         rc = nw_attest_roots_aws(out, &e);
         if (rc == NW_OK && pem.len > 0)
@@ -67,6 +104,8 @@ static enum nw_err load_roots(struct kms_call *c, struct nw_attest_roots **out)
                         "no --trust-aws-root)",
                         svc->dev_root_file ? svc->dev_root_file : "development root");
     }
+    if (rc == NW_OK)
+        keep_roots(svc, *out, &pem);
     nw_buf_free(&pem);
     if (rc != NW_OK) {
         nw_attest_roots_free(*out);

@@ -295,6 +295,10 @@ enum nw_err nw_kms_service_open(struct nw_kms_service **out, const struct nw_kms
         return nw_fail(err, NW_ERR_BAD_REQUEST, "account id must be 12 digits");
     if ((svc = calloc(1, sizeof *svc)) == NULL)
         return nw_fail(err, NW_ERR_NOMEM, "out of memory");
+    if (pthread_mutex_init(&svc->roots_mu, NULL) != 0) {
+        free(svc);
+        return nw_fail(err, NW_ERR_NOMEM, "out of memory");
+    }
     memcpy(svc->region, cfg->region, strlen(cfg->region) + 1);
     memcpy(svc->account, account, 13);
     svc->trust_aws_root = cfg->trust_aws_root;
@@ -335,5 +339,8 @@ void nw_kms_service_free(struct nw_kms_service *svc)
     kms_auth_close(&svc->auth);
     free(svc->roots_pem);
     free(svc->dev_root_file);
+    nw_attest_roots_free(svc->roots);
+    free(svc->roots_key);
+    pthread_mutex_destroy(&svc->roots_mu);
     free(svc);
 }

@@ -206,6 +206,7 @@ fault reset
 fault "set?mode=503&n=1000&target=UpdateItem"
 req "$A" POST /v1/accounts/retry-1/sign/message "$SIGNER" '{"message":"no counter"}'
 expect 503 AUDIT_FAILED "only writes fail: sign (audit counter)"
+expect_hidden "$tmp/hostA.log" "UpdateItem on ${PREFIX}AccountTable" "audit counter failure"
 fault reset
 fault "set?mode=503&n=1000&target=PutItem"
 req "$A" POST /v1/accounts/retry-1/sign/message "$SIGNER" '{"message":"no audit"}'

@@ -304,6 +304,34 @@ static void test_outside_leaf_validity_refused(void **state)
     free(doc);
 }
 
+/* A chain verified once is accepted from the cache only inside its
+ * certificates' common validity; the document's signature is checked on
+ * every call. */
+static void test_verified_chain_cache(void **state)
+{
+    struct nw_attest_expect x = {.at_ms = PROD_TS};
+    size_t len;
+    uint8_t *doc = load("nitro_prod.cbor", &len);
+    unsigned long hits;
+    (void)state;
+
+    expect_result(doc, len, &x, NW_OK, NULL);
+    hits = nw_attest_roots_cache_hits(aws);
+    expect_result(doc, len, &x, NW_OK, NULL);
+    /* the document's signature and its chain, both from the cache */
+    assert_int_equal(nw_attest_roots_cache_hits(aws), hits + 2);
+    x.at_ms = PROD_LEAF_NOT_AFTER_MS;
+    expect_result(doc, len, &x, NW_ERR_ATTESTATION, "certificate has expired");
+    x.at_ms = PROD_LEAF_NOT_BEFORE_MS - 1;
+    expect_result(doc, len, &x, NW_ERR_ATTESTATION, "certificate is not yet valid");
+    /* the signature again from the cache, never the chain outside its validity */
+    assert_int_equal(nw_attest_roots_cache_hits(aws), hits + 4);
+    x.at_ms = PROD_TS;
+    doc[len - 1] ^= 1; /* the signature's last byte: same chain, bad signature */
+    expect_result(doc, len, &x, NW_ERR_ATTESTATION, "signature does not verify");
+    free(doc);
+}
+
 static void test_expected_pcrs(void **state)
 {
     struct nw_attest_pcr want[3];
@@ -392,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_every_bit_flip_refused),
         cmocka_unit_test(test_truncated_and_extended_refused),
         cmocka_unit_test(test_outside_leaf_validity_refused),
+        cmocka_unit_test(test_verified_chain_cache),
         cmocka_unit_test(test_expected_pcrs),
         cmocka_unit_test(test_expected_nonce),
         cmocka_unit_test(test_max_age),

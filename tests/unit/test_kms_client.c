@@ -497,9 +497,11 @@ static void test_generate_then_decrypt(void **state)
     struct nw_buf blob;
     struct nw_error err = {0};
     uint8_t first_spki[32];
+    struct nw_kms_stats before, after;
 
     k->fake.mode = FAKE_KMS;
     nw_buf_init(&blob, NW_KMS_BLOB_MAX);
+    nw_kms_client_stats(&before);
     if (nw_kms_generate_data_key(c, &creds, "alias/wallet", context, 1, &key, &blob, &err) != NW_OK)
         fail_msg("GenerateDataKey: %s (fake: %s)", err.msg, k->fake.problem);
     assert_string_equal(k->fake.problem, "");
@@ -513,8 +515,13 @@ static void test_generate_then_decrypt(void **state)
     assert_string_equal(k->fake.problem, "");
     assert_int_equal(again.len, 32);
     assert_memory_equal(again.data, k->fake.data_key, 32);
-    /* The recipient key was reused (bounded reuse, see kms_client.c). */
+    /* The recipient key was reused (bounded reuse, see kms_client.c), and
+     * so was its attestation document: one NSM call for the two. */
     assert_memory_equal(first_spki, k->fake.last_spki_hash, 32);
+    nw_kms_client_stats(&after);
+    assert_int_equal(after.attestations - before.attestations, 1);
+    assert_int_equal(after.generate_data_key - before.generate_data_key, 1);
+    assert_int_equal(after.decrypt - before.decrypt, 1);
     nw_secret_free(&key);
     nw_secret_free(&again);
     nw_buf_free(&blob);

@@ -11,6 +11,7 @@
  * the enclave's parser) is reported as SEAL_INVALID, as a swapped one is:
  * the client's request was fine, the account does not open.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,9 +98,12 @@ static int record(struct api_req *rq, struct api_resp *rs, const struct sign_kin
     };
     if (nw_storage_timestamp(created, &err) != NW_OK ||
         nw_storage_record_signed_value(rq->host->cfg.storage, &rec, &err) != NW_OK) {
-        nw_error_prefix(&err, "recording the signature failed; it is not returned");
-        /* 503 when storage was unreachable (retrying later may succeed), else 500 */
-        return api_error(rq, rs, err.code == NW_ERR_UNAVAILABLE ? 503 : 500, "AUDIT_FAILED", "%s", err.msg);
+        /* 503 when storage was unreachable (retrying later may succeed), else 500; the
+         * storage's own text (tables, endpoints, IAM) goes to the log only (api_client_message) */
+        fprintf(stderr, "nitrowallet-host: %s: AUDIT_FAILED: %s\n", rq->request_id, err.msg);
+        return api_error(rq, rs, err.code == NW_ERR_UNAVAILABLE ? 503 : 500, "AUDIT_FAILED",
+                         "recording the signature failed; it is not returned (details in the host log under this "
+                         "request_id)");
     }
     return 1;
 }
