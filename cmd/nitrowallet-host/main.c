@@ -41,7 +41,7 @@ static void usage(void)
             "         [--table-prefix PREFIX] [--create-tables]\n"
             "         [--kms-proxy LISTEN[=HOST:PORT] ...] [--proxy-allow HOST:PORT ...] [--kms-region R]\n"
             "         [--proxy-max-connections N] [--proxy-idle-timeout S] [--proxy-connect-timeout S]\n"
-            "         [--http-threads N] [--max-connections N] [--max-connections-per-ip N]\n"
+            "         [--http-threads N] [--http-workers N] [--max-connections N] [--max-connections-per-ip N]\n"
             "         [--request-timeout S] [--keepalive-timeout S] [--enclave-wait MS]\n"
             "         [--metrics-listen IP:PORT|off]\n"
             "defaults: --listen %s, --db $NITROWALLET_HOME/host.db, --tokens $NITROWALLET_HOME/tokens.json,\n"
@@ -53,13 +53,15 @@ static void usage(void)
             "          default: only kms.REGION.amazonaws.com:443); --kms-region $AWS_REGION (else\n"
             "          $AWS_DEFAULT_REGION); --proxy-max-connections %d, --proxy-idle-timeout %d,\n"
             "          --proxy-connect-timeout %d (seconds)\n"
-            "          --http-threads %d, --max-connections %d, --max-connections-per-ip %d,\n"
+            "          --http-threads %d (event threads), --http-workers %d (threads that route requests),\n"
+            "          --max-connections %d, --max-connections-per-ip %d,\n"
             "          --request-timeout %d (TLS handshake + headers + body), --keepalive-timeout %d (seconds),\n"
             "          --enclave-wait %d (ms a request waits for a free enclave connection, then 503),\n"
             "          --metrics-listen %s (plain HTTP: /metrics, /healthz, /readyz with details)\n"
             "       nitrowallet-host token add|remove ...   manage the tokens file (see `token` alone)\n",
             NW_HOST_DEFAULT_LISTEN, NW_KMS_PROXY_DEFAULT_MAX_CONNECTIONS, NW_KMS_PROXY_DEFAULT_IDLE_MS / 1000,
-            NW_KMS_PROXY_DEFAULT_CONNECT_MS / 1000, NW_HOST_DEFAULT_THREADS, NW_HOST_DEFAULT_MAX_CONNECTIONS,
+            NW_KMS_PROXY_DEFAULT_CONNECT_MS / 1000, NW_HOST_DEFAULT_THREADS, NW_HOST_DEFAULT_WORKERS,
+            NW_HOST_DEFAULT_MAX_CONNECTIONS,
             NW_HOST_DEFAULT_MAX_PER_IP, NW_HOST_DEFAULT_REQUEST_TIMEOUT_S, NW_HOST_DEFAULT_KEEPALIVE_S,
             NW_POOL_DEFAULT_WAIT_MS, NW_HOST_DEFAULT_METRICS_LISTEN);
 }
@@ -127,6 +129,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         else if (strcmp(a, "--proxy-idle-timeout") == 0) { if (!parse_uint(v, 86400, &o->proxy_idle_s) || o->proxy_idle_s == 0) return 0; }
         else if (strcmp(a, "--proxy-connect-timeout") == 0) { if (!parse_uint(v, 600, &o->proxy_connect_s) || o->proxy_connect_s == 0) return 0; }
         else if (strcmp(a, "--http-threads") == 0) { if (!parse_uint(v, NW_HOST_MAX_THREADS, &o->host.threads) || o->host.threads == 0) return 0; }
+        else if (strcmp(a, "--http-workers") == 0) { if (!parse_uint(v, NW_HOST_MAX_WORKERS, &o->host.workers) || o->host.workers == 0) return 0; }
         else if (strcmp(a, "--max-connections") == 0) { if (!parse_uint(v, NW_HOST_MAX_CONNECTIONS, &o->host.max_connections) || o->host.max_connections == 0) return 0; }
         else if (strcmp(a, "--max-connections-per-ip") == 0) { if (!parse_uint(v, NW_HOST_MAX_CONNECTIONS, &o->host.max_per_ip) || o->host.max_per_ip == 0) return 0; }
         else if (strcmp(a, "--request-timeout") == 0) { if (!parse_uint(v, 3600, &o->host.request_timeout_s) || o->host.request_timeout_s == 0) return 0; }

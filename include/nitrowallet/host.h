@@ -24,9 +24,12 @@
 #define NW_HOST_MAX_BODY_MAX (1024 * 1024)
 /* Connection handling (docs/host-api.md "Connection limits"): a few event
  * threads serve every connection (epoll), so an idle one costs a socket and
- * a little memory, not a thread. */
-#define NW_HOST_DEFAULT_THREADS 32
+ * a little memory, not a thread; complete requests are routed by worker
+ * threads, which alone wait for enclaves and storage. */
+#define NW_HOST_DEFAULT_THREADS 4
 #define NW_HOST_MAX_THREADS 256
+#define NW_HOST_DEFAULT_WORKERS 64
+#define NW_HOST_MAX_WORKERS 1024
 #define NW_HOST_DEFAULT_MAX_CONNECTIONS 4096
 #define NW_HOST_MAX_CONNECTIONS 65536
 #define NW_HOST_DEFAULT_MAX_PER_IP 512
@@ -41,6 +44,7 @@ struct nw_host_config {
     int insecure_http;        /* plain HTTP (tests, loopback only) */
     size_t body_max;          /* 0 = NW_HOST_DEFAULT_BODY_MAX */
     unsigned threads;         /* event threads, each serving many connections; 0 = NW_HOST_DEFAULT_THREADS */
+    unsigned workers;         /* threads routing complete requests; 0 = NW_HOST_DEFAULT_WORKERS */
     unsigned max_connections; /* open connections in all; 0 = NW_HOST_DEFAULT_MAX_CONNECTIONS */
     unsigned max_per_ip;      /* open connections per client address; 0 = NW_HOST_DEFAULT_MAX_PER_IP */
     unsigned request_timeout_s; /* TLS handshake + headers + body of one request; 0 = default */

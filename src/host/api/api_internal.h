@@ -23,17 +23,31 @@
 struct api_metrics;
 
 struct api_guard;
+struct api_workers;
 
 struct nw_host {
     struct MHD_Daemon *daemon;
     struct MHD_Daemon *metrics_daemon; /* --metrics-listen (plain HTTP, one thread), or NULL */
     unsigned metrics_port;
     struct api_guard *guard;       /* per-connection request deadlines (http_guard.c) */
+    struct api_workers *workers;   /* threads that route requests off the event threads (http.c) */
     struct nw_host_config cfg;
     char *cert_pem, *key_pem;
     unsigned port;
     struct api_metrics *metrics;
     struct api_inflight *inflight; /* Idempotency-Keys being acted on (api_idem.c) */
+};
+
+struct api_resp {
+    int status;
+    char *body; /* malloc'd JSON (or text for /metrics) */
+    const char *content_type;
+};
+
+enum api_req_state {
+    API_REQ_RECEIVING = 0, /* headers and body arriving */
+    API_REQ_QUEUED,        /* connection suspended, with the workers */
+    API_REQ_ANSWERED,      /* resp set by a worker, connection resumed */
 };
 
 struct api_req {
@@ -49,12 +63,9 @@ struct api_req {
     long long start_us;
     const char *endpoint; /* metrics label */
     int on_metrics;       /* arrived on the metrics listener (--metrics-listen) */
-};
-
-struct api_resp {
-    int status;
-    char *body; /* malloc'd JSON (or text for /metrics) */
-    const char *content_type;
+    enum api_req_state state;
+    struct api_resp resp; /* a worker's answer */
+    struct api_req *next; /* in the workers' queue */
 };
 
 /* {"error":{"code","message","request_id"}} with `status`.  Always returns 0. */

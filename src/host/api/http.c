@@ -7,10 +7,16 @@
  * request bodies, a request id per request (X-Request-Id), JSON responses
  * and a log line per request.
  *
- * A handler runs on its connection's event thread and may wait for an
- * enclave (bounded: enclave_pool.h); the other connections of that thread
- * wait meanwhile, which is why there are many threads (NW_HOST_DEFAULT_THREADS)
- * and why /healthz and /readyz never touch the pool.
+ * Event threads never wait for an enclave or storage: once a request's
+ * headers and body are in, its connection is suspended (libmicrohttpd's
+ * suspend/resume) and the request goes to a bounded FIFO served by worker
+ * threads (NW_HOST_DEFAULT_WORKERS), which route it (api_route.c), may wait
+ * for an enclave (bounded: enclave_pool.h), and resume the connection;
+ * libmicrohttpd then calls the handler again, which queues the response.
+ * /healthz and requests on the metrics listener are answered on the event
+ * thread (nothing they do waits); a full queue is answered there with 503.
+ * When the server stops, the workers finish what is queued and new
+ * requests are answered on the event thread.
  *
  * Keep-alive (docs/platform-notes): the first access-handler call only sets
  * *con_cls; the response is queued on a later call, so MHD keeps the
@@ -21,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +55,103 @@ static void raise_fd_limit(unsigned max_connections)
     if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
         fprintf(stderr, "nitrowallet-host: open files limited to %llu: fewer than %u connections will fit\n",
                 (unsigned long long)rl.rlim_cur, max_connections);
+}
+
+/* --- the worker pool ------------------------------------------------------------- */
+
+struct api_workers {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct api_req *head, *tail; /* FIFO through api_req.next */
+    size_t queued, max_queue;
+    int stopping;
+    pthread_t *threads;
+    unsigned n;
+};
+
+static void *worker_main(void *arg)
+{
+    struct api_workers *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->head == NULL && !w->stopping)
+            pthread_cond_wait(&w->cv, &w->mu);
+        struct api_req *rq = w->head;
+        if (rq == NULL) { /* stopping, and nothing left */
+            pthread_mutex_unlock(&w->mu);
+            return NULL;
+        }
+        w->head = rq->next;
+        if (w->head == NULL) w->tail = NULL;
+        w->queued--;
+        pthread_mutex_unlock(&w->mu);
+        rq->next = NULL;
+        api_route(rq, &rq->resp);
+        rq->state = API_REQ_ANSWERED;
+        MHD_resume_connection(rq->conn); /* the handler runs again and queues rq->resp */
+    }
+}
+
+/* Hand `rq` to the workers: 1 if queued (its connection suspended), 0 if the
+ * caller must answer it here (queue full: *full set; or stopping). */
+static int workers_take(struct api_workers *w, struct api_req *rq, int *full)
+{
+    *full = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping || w->queued >= w->max_queue) {
+        *full = !w->stopping;
+        pthread_mutex_unlock(&w->mu);
+        return 0;
+    }
+    rq->state = API_REQ_QUEUED;
+    MHD_suspend_connection(rq->conn); /* before a worker can resume it */
+    if (w->tail != NULL) w->tail->next = rq;
+    else w->head = rq;
+    w->tail = rq;
+    w->queued++;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return 1;
+}
+
+static struct api_workers *workers_new(unsigned n, size_t max_queue)
+{
+    struct api_workers *w = calloc(1, sizeof *w);
+    if (w == NULL) return NULL;
+    if (pthread_mutex_init(&w->mu, NULL) != 0) {
+        free(w);
+        return NULL;
+    }
+    if (pthread_cond_init(&w->cv, NULL) != 0 || (w->threads = calloc(n, sizeof *w->threads)) == NULL) {
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return NULL;
+    }
+    w->max_queue = max_queue;
+    for (; w->n < n; w->n++)
+        if (pthread_create(&w->threads[w->n], NULL, worker_main, w) != 0) break;
+    return w;
+}
+
+/* Finish what is queued, then join; requests arriving meanwhile are answered
+ * on their event thread (workers_take refuses once stopping is set). */
+static void workers_stop(struct api_workers *w)
+{
+    if (w == NULL) return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < w->n; i++) pthread_join(w->threads[i], NULL);
+}
+
+static void workers_free(struct api_workers *w)
+{
+    if (w == NULL) return;
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w->threads);
+    free(w);
 }
 
 static long long now_us(void)
@@ -142,13 +246,25 @@ static enum MHD_Result handle(struct nw_host *h, int on_metrics, struct MHD_Conn
         *upload_size = 0;
         return MHD_YES;
     }
+    if (rq->state == API_REQ_ANSWERED) /* resumed by its worker */
+        return send_resp(rq, &rq->resp);
+    if (rq->state == API_REQ_QUEUED) /* not expected: MHD calls again only after the resume */
+        return MHD_YES;
     struct api_resp rs = {0};
+    int full = 0;
     api_guard_answering(rq->host, conn);
     if (rq->too_large && (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)) {
         rq->endpoint = "other";
         api_error(rq, &rs, 413, "TOO_LARGE", "request body exceeds %zu bytes", rq->host->cfg.body_max);
+    } else if (on_metrics || strcmp(rq->path, "/healthz") == 0) {
+        api_route(rq, &rs); /* answered here: nothing on these paths waits */
+    } else if (workers_take(rq->host->workers, rq, &full)) {
+        return MHD_YES;
+    } else if (full) {
+        rq->endpoint = "other";
+        api_error(rq, &rs, 503, "UNAVAILABLE", "too many requests queued; retry later");
     } else {
-        api_route(rq, &rs);
+        api_route(rq, &rs); /* stopping: no workers left */
     }
     return send_resp(rq, &rs);
 }
@@ -175,6 +291,7 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum
     struct api_req *rq = *con_cls;
     if (rq == NULL) return;
     nw_buf_free(&rq->body);
+    free(rq->resp.body);
     free(rq);
     *con_cls = NULL;
 }
@@ -234,14 +351,16 @@ enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg
     if (h->cfg.body_max > NW_HOST_MAX_BODY_MAX) NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "body limit too large"));
     if (h->cfg.listen == NULL) h->cfg.listen = NW_HOST_DEFAULT_LISTEN;
     if (h->cfg.threads == 0) h->cfg.threads = NW_HOST_DEFAULT_THREADS;
+    if (h->cfg.workers == 0) h->cfg.workers = NW_HOST_DEFAULT_WORKERS;
     if (h->cfg.max_connections == 0) h->cfg.max_connections = NW_HOST_DEFAULT_MAX_CONNECTIONS;
     if (h->cfg.max_per_ip == 0) h->cfg.max_per_ip = NW_HOST_DEFAULT_MAX_PER_IP;
     if (h->cfg.request_timeout_s == 0) h->cfg.request_timeout_s = NW_HOST_DEFAULT_REQUEST_TIMEOUT_S;
     if (h->cfg.keepalive_s == 0) h->cfg.keepalive_s = NW_HOST_DEFAULT_KEEPALIVE_S;
-    if (h->cfg.threads > NW_HOST_MAX_THREADS || h->cfg.max_connections > NW_HOST_MAX_CONNECTIONS ||
-        h->cfg.max_per_ip > h->cfg.max_connections)
-        NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "connection limits: at most %d threads and %d connections, "
-                         "and no more per address than in all", NW_HOST_MAX_THREADS, NW_HOST_MAX_CONNECTIONS));
+    if (h->cfg.threads > NW_HOST_MAX_THREADS || h->cfg.workers > NW_HOST_MAX_WORKERS ||
+        h->cfg.max_connections > NW_HOST_MAX_CONNECTIONS || h->cfg.max_per_ip > h->cfg.max_connections)
+        NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "connection limits: at most %d threads, %d workers and %d "
+                         "connections, and no more per address than in all", NW_HOST_MAX_THREADS,
+                         NW_HOST_MAX_WORKERS, NW_HOST_MAX_CONNECTIONS));
     NW_GUARD(parse_listen(&sa, h->cfg.listen, err));
     h->metrics = api_metrics_new();
     h->inflight = api_inflight_new();
@@ -250,7 +369,7 @@ enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg
 #define NW_HOST_TLS_PRIORITIES                                                                                  \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:"     \
     "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (!cfg->insecure_http) {
         if (cfg->tls_cert == NULL || cfg->tls_key == NULL)
             NW_GUARD(nw_fail(err, NW_ERR_BAD_REQUEST, "TLS needs --tls-cert and --tls-key (or --insecure-http)"));
@@ -260,6 +379,10 @@ enum nw_err nw_host_start(struct nw_host **out, const struct nw_host_config *cfg
     }
     h->guard = api_guard_new(h->cfg.request_timeout_s, h->cfg.keepalive_s);
     if (h->guard == NULL) NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "connection guard"));
+    /* one request per connection at a time, so the queue never needs more than max_connections */
+    h->workers = workers_new(h->cfg.workers, h->cfg.max_connections);
+    if (h->workers == NULL || h->workers->n != h->cfg.workers)
+        NW_GUARD(nw_fail(err, NW_ERR_NOMEM, "cannot start %u API worker threads", h->cfg.workers));
     raise_fd_limit(h->cfg.max_connections);
     /* The connection memory pool above 32 KiB is its own mmap (libmicrohttpd's memorypool.c), so request
      * headers (bearer tokens) go back to the kernel with the connection, never into the freed heap. */
@@ -313,9 +436,12 @@ unsigned nw_host_metrics_port(const struct nw_host *h)
 void nw_host_stop(struct nw_host *h)
 {
     if (h == NULL) return;
+    /* the workers first: every suspended connection is resumed before the daemon stops */
+    workers_stop(h->workers);
     if (h->daemon != NULL) MHD_stop_daemon(h->daemon);
     if (h->metrics_daemon != NULL) MHD_stop_daemon(h->metrics_daemon);
     api_guard_free(h->guard);
+    workers_free(h->workers);
     api_metrics_free(h->metrics);
     api_inflight_free(h->inflight);
     if (h->key_pem != NULL) {
