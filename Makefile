@@ -91,7 +91,7 @@ FUZZ_NAMES  := $(FUZZ_SRC:fuzz/%.c=%)
 REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 
 .SECONDARY:
-.PHONY: all test asan fuzz run bench bootstrap clean format check-banned
+.PHONY: all test asan fuzz fuzz-build run bench bootstrap clean format check-banned
 .DEFAULT_GOAL := all
 
 all: $(ALL_LIBS) $(CMD_BIN) $(UNIT_BIN) $(TOOL_BIN) $(ORACLE_BIN) $(REPLAY_BIN) $(BENCH_BIN) $(SHIM_SO)
@@ -157,7 +157,13 @@ asan: bootstrap
 
 # libFuzzer needs clang; each target is linked against a clang-built core.
 FUZZ_CFLAGS := -O1 -g -std=c11 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+# The link runs in a sub-make so that $(LDLIBS) is read after bootstrap has
+# installed the -dev packages (on a fresh machine it is empty before).
 fuzz: bootstrap
+	@$(MAKE) --no-print-directory fuzz-build
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-build:
 	@$(MAKE) --no-print-directory BUILD=build/fuzz-obj CC=clang CFLAGS="$(FUZZ_CFLAGS)" SAN=fuzz \
 	  $(ALL_LIBS:$(BUILD)/%=build/fuzz-obj/%)
 	@mkdir -p build/fuzz
@@ -165,7 +171,6 @@ fuzz: bootstrap
 	  clang $(CPPFLAGS) -O1 -g -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    fuzz/$$t.c $(ALL_LIBS:$(BUILD)/%=build/fuzz-obj/%) $(LDLIBS) -o build/fuzz/$$t || exit 1; \
 	done
-	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 # The local stack until Ctrl-C (scripts/run-local.sh; state in $NITROWALLET_HOME).
 run: bootstrap
