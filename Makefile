@@ -46,6 +46,7 @@ endif
 # libnitrowallet-attest:  src/attest: CBOR, COSE, attestation documents, the NSM, dev CAs, X.509.
 # libnitrowallet-aws:     src/aws: SigV4, KMS JSON, CMS, the enclave's KMS client, the credential chain.
 # libnitrowallet-proto:   src/proto: the host <-> enclave protocol, the one thing both sides share.
+# libnitrowallet-policy:  src/policy: account policies, pure code (parse, validate, evaluate).
 # libnitrowallet-kms:     src/kms: the nitrowallet-kms emulator's server side (never in the enclave).
 # libnitrowallet-enclave: src/enclave: the enclave daemon's server, worker pool and operations.
 # libnitrowallet-host:    src/host (+ api/, storage/): the host's API, storage, enclave pool, KMS
@@ -58,6 +59,7 @@ NET_SRC     := $(wildcard src/net/*.c)
 ATTEST_SRC  := $(wildcard src/attest/*.c)
 AWS_SRC     := $(wildcard src/aws/*.c)
 PROTO_SRC   := $(wildcard src/proto/*.c)
+POLICY_SRC  := $(wildcard src/policy/*.c)
 KMS_SRC     := $(wildcard src/kms/*.c)
 ENCLAVE_SRC := $(wildcard src/enclave/*.c)
 HOST_SRC    := $(wildcard src/host/*.c) $(wildcard src/host/api/*.c) $(wildcard src/host/storage/*.c)
@@ -66,10 +68,11 @@ NET_LIB     := $(BUILD)/lib/libnitrowallet-net.a
 ATTEST_LIB  := $(BUILD)/lib/libnitrowallet-attest.a
 AWS_LIB     := $(BUILD)/lib/libnitrowallet-aws.a
 PROTO_LIB   := $(BUILD)/lib/libnitrowallet-proto.a
+POLICY_LIB  := $(BUILD)/lib/libnitrowallet-policy.a
 KMS_LIB     := $(BUILD)/lib/libnitrowallet-kms.a
 ENCLAVE_LIB := $(BUILD)/lib/libnitrowallet-enclave.a
 HOST_LIB    := $(BUILD)/lib/libnitrowallet-host.a
-ALL_LIBS    := $(HOST_LIB) $(ENCLAVE_LIB) $(KMS_LIB) $(PROTO_LIB) $(AWS_LIB) $(ATTEST_LIB) $(NET_LIB) $(CORE_LIB)
+ALL_LIBS    := $(HOST_LIB) $(ENCLAVE_LIB) $(KMS_LIB) $(PROTO_LIB) $(AWS_LIB) $(ATTEST_LIB) $(NET_LIB) $(POLICY_LIB) $(CORE_LIB)
 
 CMDS        := $(notdir $(wildcard cmd/*))
 CMD_BIN     := $(CMDS:%=$(BUILD)/bin/%)
@@ -109,6 +112,7 @@ $(NET_LIB): $(NET_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(ATTEST_LIB): $(ATTEST_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(AWS_LIB): $(AWS_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(PROTO_LIB): $(PROTO_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
+$(POLICY_LIB): $(POLICY_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(KMS_LIB): $(KMS_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(ENCLAVE_LIB): $(ENCLAVE_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)
 $(HOST_LIB): $(HOST_SRC:%.c=$(BUILD)/obj/%.o) ; $(archive)

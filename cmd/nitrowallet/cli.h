@@ -16,6 +16,9 @@ int nw_cli_attestation(int argc, char **argv);
  * stderr, if it cannot be read or is larger. */
 uint8_t *nw_cli_read_file(const char *path, size_t max, size_t *len);
 
+/* `nitrowallet policy check|show ...` (policy.c); argv[0] is "policy". */
+int nw_cli_policy(int argc, char **argv);
+
 struct cli_client;
 
 /* Commands against the nitrowallet-host API (api.c, demo.c); argv[0] is

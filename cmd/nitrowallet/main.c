@@ -48,7 +48,11 @@ static int usage(FILE *f)
           "  typed-data hash FILE|-        EIP-712 digest of eth_signTypedData_v4 JSON\n"
           "  attestation verify FILE [--root PEM]... [--at RFC3339] [--pcr N=HEX]... [--nonce HEX]\n"
           "                     [--max-age SECONDS] [--allow-debug]\n"
-          "                                verify a Nitro attestation document, print its facts\n",
+          "                                verify a Nitro attestation document, print its facts\n"
+          "  policy check POLICY REQUEST [--now SECONDS]\n"
+          "                                decide a signing request (an API request body) under a\n"
+          "                                policy, with the enclave's code: exit 0 allow, 3 deny\n"
+          "  policy show POLICY            validate a policy, print its canonical text and digest\n",
           f);
     return f == stderr ? 2 : 0;
 }
@@ -204,5 +208,7 @@ int main(int argc, char **argv)
         return cmd_typed_data_hash(argv[3]);
     if (strcmp(argv[1], "attestation") == 0)
         return nw_cli_attestation(argc - 1, argv + 1);
+    if (strcmp(argv[1], "policy") == 0)
+        return nw_cli_policy(argc - 1, argv + 1);
     return usage(stderr);
 }
