@@ -31,12 +31,16 @@ static void params(const cJSON *p)
         if (nw_address_parse(addr, a->address_str, strlen(a->address_str), &err) != NW_OK ||
             memcmp(addr, a->address, sizeof addr) != 0 || a->name_len == 0 || a->sealed_len == 0)
             abort();
+        nw_enclave_account_free(a);
     }
     if (nw_enclave_parse_credentials(&c, nw_json_get(p, "credentials"), &err) == NW_OK &&
         (c.access_key_id == NULL || c.secret_access_key == NULL))
         abort();
-    if (nw_enclave_parse_policy(&pol, nw_json_get(p, "policy"), &err) == NW_OK && pol.allow_digest > 1)
-        abort();
+    if (nw_enclave_parse_policy(&pol, nw_json_get(p, "policy"), 1, &err) == NW_OK) {
+        if (pol.rules == NULL || (!pol.legacy && memcmp(pol.digest, pol.owned.digest, 32) != 0))
+            abort();
+        nw_enclave_policy_free(&pol);
+    }
     if (nw_enclave_parse_name(&s, &n, nw_json_get(p, "name"), &err) == NW_OK && (n == 0 || n > NW_SEAL_MAX_NAME))
         abort();
     if (nw_enclave_parse_key_id(&s, &n, nw_json_get(p, "kms_key_id"), &err) == NW_OK && n == 0)

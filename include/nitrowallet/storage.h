@@ -27,7 +27,7 @@
 #define NW_STORAGE_KMS_KEY_ID_MAX 2048 /* KMS KeyId, ARN or alias, printable ASCII */
 #define NW_STORAGE_ADDRESS_LEN 42      /* "0x" + 40 hex, EIP-55 checksum form */
 #define NW_STORAGE_B64_MAX 8192        /* EncryptedPrivateKey / EncryptedDataKey, base64 */
-#define NW_STORAGE_POLICY_MAX 4096     /* policy JSON object */
+#define NW_STORAGE_POLICY_MAX 65536    /* policy JSON object (the enclave bounds its canonical text to 64 KiB) */
 #define NW_STORAGE_DIGEST_LEN 66       /* "0x" + 64 lowercase hex */
 #define NW_STORAGE_TIME_LEN 24         /* "2026-11-21T09:30:00.123Z" (RFC 3339, UTC, ms) */
 #define NW_STORAGE_KIND_MAX 16

@@ -115,8 +115,9 @@ static enum nw_err confirm_decrypt(struct nw_enclave_ops *ops, const struct nw_a
     return rc;
 }
 
+/* On success `policy` belongs to `result`. */
 static enum nw_err generate_result(cJSON *result, const struct nw_enclave_account *a, const uint8_t pub[65],
-                                   const struct nw_buf *sealed, const struct nw_buf *blob)
+                                   const struct nw_buf *sealed, const struct nw_buf *blob, cJSON *policy)
 {
     enum nw_err rc = NW_ERR_NOMEM;
 
@@ -126,6 +127,7 @@ static enum nw_err generate_result(cJSON *result, const struct nw_enclave_accoun
     NW_GUARD(add_base64(result, "encrypted_private_key", sealed->data, sealed->len));
     NW_GUARD(add_base64(result, "encrypted_data_key", blob->data, blob->len));
     NW_GUARD(nw_enclave_add_hex(result, "policy_digest", a->policy.digest, 32));
+    rc = cJSON_AddItemToObject(result, "policy", policy) ? NW_OK : NW_ERR_NOMEM;
 out:
     return rc;
 }
@@ -140,6 +142,7 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
     struct nw_seal_context sctx;
     struct nw_kms_kv kv[2];
     uint8_t pub[65];
+    cJSON *policy = NULL;
     enum nw_err rc;
 
     memset(&a, 0, sizeof a);
@@ -149,7 +152,9 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
     NW_GUARD(nw_enclave_parse_name(&a.name, &a.name_len, nw_json_get(params, "name"), err));
     NW_GUARD(nw_enclave_parse_key_id(&a.kms_key_id, &a.kms_key_id_len, nw_json_get(params, "kms_key_id"), err));
     NW_GUARD(check_key_allowed(ops, &a, err));
-    NW_GUARD(nw_enclave_parse_policy(&a.policy, nw_json_get(params, "policy"), err));
+    /* an account without a policy gets the default (docs/policy.md) */
+    NW_GUARD(nw_enclave_parse_policy(&a.policy, nw_json_get(params, "policy"), 1, err));
+    NW_GUARD(nw_enclave_policy_json(&policy, &a.policy, err));
     NW_GUARD(nw_enclave_parse_credentials(&creds, nw_json_get(params, "credentials"), err));
     /* The address is part of the encryption context, so the key comes first. */
     NW_GUARD(key_from_nsm(ops->nsm, &sk, err));
@@ -170,10 +175,14 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
         cache_id(id, &a, blob.data, blob.len, kv, &creds, sealed.data, sealed.len);
         nw_dkcache_put(ops->dkcache, id, dk.data);
     }
-    rc = generate_result(result, &a, pub, &sealed, &blob);
-    if (rc != NW_OK)
+    rc = generate_result(result, &a, pub, &sealed, &blob, policy);
+    if (rc == NW_OK)
+        policy = NULL;
+    else
         rc = nw_fail(err, rc, "generate_account: out of memory");
 out:
+    cJSON_Delete(policy);
+    nw_enclave_account_free(&a);
     nw_secret_free(&sk);
     nw_secret_free(&dk);
     nw_buf_free(&blob);

@@ -2,8 +2,9 @@
  * ops_sign.c - the enclave's signing operations (docs/protocol.md):
  * sign_transaction (EIP-155 legacy, EIP-2930, EIP-1559; docs/signing.md),
  * sign_message (EIP-191 personal_sign), sign_typed_data (EIP-712) and
- * sign_digest (raw 32-byte digest, only for accounts whose sealed policy
- * allows it).
+ * sign_digest (raw 32-byte digest).  Each is decided under the account's
+ * sealed policy (docs/policy.md) after the account opened, on the request
+ * as parsed here.
  *
  * Trust boundary: inputs come from the untrusted host and are parsed and
  * bounded before the account is opened; the private key lives in locked
@@ -61,9 +62,12 @@ enum nw_err nw_enclave_op_sign_transaction(struct nw_enclave_ops *ops, const cJS
     struct nw_secret sk = {0};
     struct nw_tx tx;
     struct nw_signed_tx st;
+    struct nw_policy_decision dec;
+    struct nw_policy_request pr = {.kind = NW_POLICY_TRANSACTION, .tx = &tx};
     int have_tx = 0, have_st = 0;
     enum nw_err rc;
 
+    memset(&a, 0, sizeof a);
     memset(&st, 0, sizeof st);
     NW_GUARD(nw_json_check_keys(params, tx_keys, "params", err));
     if (nw_json_get(params, "transaction") == NULL) {
@@ -77,13 +81,18 @@ enum nw_err nw_enclave_op_sign_transaction(struct nw_enclave_ops *ops, const cJS
     }
     have_tx = 1;
     NW_GUARD(nw_enclave_open_account(ops, params, &a, &sk, err));
+    /* the policy is the sealed one: it opened with the key */
+    NW_GUARD(nw_enclave_check_policy(&a.policy, &pr, &dec, err));
     /* nw_enclave_open_account checked that the key is a.address */
     NW_GUARD(nw_tx_sign_as(&st, &tx, sk.data, a.address, err));
     have_st = 1;
     if (tx_result(result, &st) != NW_OK)
         rc = nomem(err);
+    else
+        rc = nw_enclave_add_decision(result, &dec, err);
 out:
     nw_secret_free(&sk);
+    nw_enclave_account_free(&a);
     if (have_st)
         nw_signed_tx_free(&st);
     if (have_tx)
@@ -127,17 +136,24 @@ enum nw_err nw_enclave_op_sign_message(struct nw_enclave_ops *ops, const cJSON *
     struct nw_secret sk = {0};
     uint8_t *msg = malloc(NW_MESSAGE_MAX), sig[65];
     size_t len = 0;
+    struct nw_policy_decision dec;
+    struct nw_policy_request pr = {.kind = NW_POLICY_MESSAGE};
     enum nw_err rc;
 
+    memset(&a, 0, sizeof a);
     if (msg == NULL)
         return nomem(err);
     NW_GUARD(nw_json_check_keys(params, msg_keys, "params", err));
     NW_GUARD(message_bytes(msg, &len, params, err));
     NW_GUARD(nw_enclave_open_account(ops, params, &a, &sk, err));
+    pr.message_len = len;
+    NW_GUARD(nw_enclave_check_policy(&a.policy, &pr, &dec, err));
     NW_GUARD(nw_eip191_sign(sig, sk.data, msg, len, err));
-    rc = add_sig65(result, sig, err);
+    NW_GUARD(add_sig65(result, sig, err));
+    rc = nw_enclave_add_decision(result, &dec, err);
 out:
     nw_secret_free(&sk);
+    nw_enclave_account_free(&a);
     free(msg);
     return rc;
 }
@@ -159,8 +175,11 @@ enum nw_err nw_enclave_op_sign_typed_data(struct nw_enclave_ops *ops, const cJSO
     struct nw_secret sk = {0};
     struct nw_eip712_hashes h;
     uint8_t sig[65];
+    struct nw_policy_decision dec;
+    struct nw_policy_request pr = {.kind = NW_POLICY_TYPED_DATA};
     enum nw_err rc;
 
+    memset(&a, 0, sizeof a);
     NW_GUARD(nw_json_check_keys(params, typed_keys, "params", err));
     if (nw_json_get(params, "typed_data") == NULL) {
         rc = nw_fail(err, NW_ERR_BAD_REQUEST, "typed_data: required");
@@ -172,12 +191,18 @@ enum nw_err nw_enclave_op_sign_typed_data(struct nw_enclave_ops *ops, const cJSO
         goto out;
     }
     NW_GUARD(nw_enclave_open_account(ops, params, &a, &sk, err));
+    /* the document nw_eip712_hash accepted, as it was hashed */
+    pr.typed_data = nw_json_get(params, "typed_data");
+    NW_GUARD(nw_enclave_check_policy(&a.policy, &pr, &dec, err));
     NW_GUARD(sign_hash(sig, sk.data, h.digest, err));
     NW_GUARD(add_sig65(result, sig, err));
     if (nw_enclave_add_hex(result, "digest", h.digest, 32) != NW_OK)
         rc = nomem(err);
+    else
+        rc = nw_enclave_add_decision(result, &dec, err);
 out:
     nw_secret_free(&sk);
+    nw_enclave_account_free(&a);
     return rc;
 }
 
@@ -189,8 +214,11 @@ enum nw_err nw_enclave_op_sign_digest(struct nw_enclave_ops *ops, const cJSON *p
     uint8_t digest[32], sig[65];
     const char *s;
     size_t n;
+    struct nw_policy_decision dec;
+    struct nw_policy_request pr = {.kind = NW_POLICY_DIGEST};
     enum nw_err rc;
 
+    memset(&a, 0, sizeof a);
     NW_GUARD(nw_json_check_keys(params, digest_keys, "params", err));
     NW_GUARD(nw_json_string(&s, &n, nw_json_get(params, "digest"), "digest", err));
     rc = nw_hex_decode_exact(digest, 32, s, n, err);
@@ -201,13 +229,12 @@ enum nw_err nw_enclave_op_sign_digest(struct nw_enclave_ops *ops, const cJSON *p
     }
     /* The policy is checked after opening: only the sealed policy counts. */
     NW_GUARD(nw_enclave_open_account(ops, params, &a, &sk, err));
-    if (!a.policy.allow_digest) {
-        rc = nw_fail(err, NW_ERR_POLICY_DENIED, "sign_digest: the account's policy does not allow raw digests");
-        goto out;
-    }
+    NW_GUARD(nw_enclave_check_policy(&a.policy, &pr, &dec, err));
     NW_GUARD(sign_hash(sig, sk.data, digest, err));
-    rc = add_sig65(result, sig, err);
+    NW_GUARD(add_sig65(result, sig, err));
+    rc = nw_enclave_add_decision(result, &dec, err);
 out:
     nw_secret_free(&sk);
+    nw_enclave_account_free(&a);
     return rc;
 }

@@ -10,8 +10,10 @@
  */
 #include "enclave_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -19,7 +21,7 @@
 #include "nitrowallet/hex.h"
 #include "nitrowallet/json.h"
 
-static const char *const policy_keys[] = {"allow_digest", NULL};
+static const char *const legacy_keys[] = {"allow_digest", NULL};
 static const char *const cred_keys[] = {"access_key_id", "secret_access_key", "session_token", NULL};
 static const char *const account_keys[] = {"name", "address", "kms_key_id", "encrypted_private_key",
                                            "encrypted_data_key", "policy", NULL};
@@ -55,27 +57,123 @@ enum nw_err nw_enclave_parse_key_id(const char **s, size_t *len, const cJSON *it
     return NW_OK;
 }
 
-enum nw_err nw_enclave_parse_policy(struct nw_enclave_policy *p, const cJSON *item, struct nw_error *err)
+/* The two legacy policies, parsed once and shared read-only by every
+ * request (evaluation never writes to a policy). */
+static const char legacy_text[2][512] = {
+    "{\"version\":1,\"rules\":["
+    "{\"id\":\"default-transactions\",\"effect\":\"allow\",\"kind\":\"transaction\","
+    "\"allow_unlimited_approval\":true},"
+    "{\"id\":\"default-messages\",\"effect\":\"allow\",\"kind\":\"message\"},"
+    "{\"id\":\"default-typed-data\",\"effect\":\"allow\",\"kind\":\"typed_data\"}]}",
+    "{\"version\":1,\"rules\":["
+    "{\"id\":\"default-transactions\",\"effect\":\"allow\",\"kind\":\"transaction\","
+    "\"allow_unlimited_approval\":true},"
+    "{\"id\":\"default-messages\",\"effect\":\"allow\",\"kind\":\"message\"},"
+    "{\"id\":\"default-typed-data\",\"effect\":\"allow\",\"kind\":\"typed_data\"},"
+    "{\"id\":\"legacy-allow-digest\",\"effect\":\"allow\",\"kind\":\"digest\"}]}",
+};
+static struct nw_policy legacy_policy[2];
+static int legacy_ok;
+static pthread_once_t legacy_once = PTHREAD_ONCE_INIT;
+
+static void legacy_init(void)
 {
-    const cJSON *allow;
+    legacy_ok = nw_policy_parse(&legacy_policy[0], legacy_text[0], strlen(legacy_text[0]), NULL) == NW_OK &&
+                nw_policy_parse(&legacy_policy[1], legacy_text[1], strlen(legacy_text[1]), NULL) == NW_OK;
+}
+
+static enum nw_err parse_legacy(struct nw_enclave_policy *p, const cJSON *item, struct nw_error *err)
+{
+    const cJSON *allow = nw_json_get(item, "allow_digest");
     const char *canon;
     unsigned int n = 0;
-    enum nw_err rc;
+    enum nw_err rc = nw_json_check_keys(item, legacy_keys, "policy", err);
 
-    memset(p, 0, sizeof *p);
-    if (!cJSON_IsObject(item))
-        return nw_fail(err, NW_ERR_BAD_REQUEST, "policy: required, an object");
-    rc = nw_json_check_keys(item, policy_keys, "policy", err);
     if (rc != NW_OK)
         return rc;
-    allow = nw_json_get(item, "allow_digest");
     if (!cJSON_IsBool(allow))
         return nw_fail(err, NW_ERR_BAD_REQUEST, "policy.allow_digest: required, true or false");
-    p->allow_digest = cJSON_IsTrue(allow);
-    canon = p->allow_digest ? NW_ENCLAVE_POLICY_ALLOW : NW_ENCLAVE_POLICY_DENY;
+    pthread_once(&legacy_once, legacy_init);
+    if (!legacy_ok)
+        return nw_fail(err, NW_ERR_NOMEM, "policy: the legacy policies could not be built");
+    p->legacy = 1;
+    p->rules = &legacy_policy[cJSON_IsTrue(allow) ? 1 : 0];
+    canon = cJSON_IsTrue(allow) ? NW_ENCLAVE_POLICY_ALLOW : NW_ENCLAVE_POLICY_DENY;
     if (!EVP_Digest(canon, strlen(canon), p->digest, &n, EVP_sha256(), NULL) || n != 32)
         return nw_fail(err, NW_ERR_INTERNAL, "policy: digest failed");
     return NW_OK;
+}
+
+enum nw_err nw_enclave_parse_policy(struct nw_enclave_policy *p, const cJSON *item, int absent_is_default,
+                                    struct nw_error *err)
+{
+    enum nw_err rc;
+
+    memset(p, 0, sizeof *p);
+    if (item == NULL && absent_is_default)
+        rc = nw_policy_default(&p->owned, err);
+    else if (!cJSON_IsObject(item))
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "policy: required, an object");
+    else if (nw_json_get(item, "version") == NULL && nw_json_get(item, "allow_digest") != NULL)
+        return parse_legacy(p, item, err);
+    else
+        rc = nw_policy_from_json(&p->owned, item, err);
+    if (rc != NW_OK)
+        return rc;
+    p->rules = &p->owned;
+    memcpy(p->digest, p->owned.digest, 32);
+    return NW_OK;
+}
+
+enum nw_err nw_enclave_policy_json(cJSON **out, const struct nw_enclave_policy *p, struct nw_error *err)
+{
+    struct nw_buf canon;
+    enum nw_err rc = NW_OK;
+
+    *out = NULL;
+    if (p->legacy) {
+        if ((*out = cJSON_CreateObject()) == NULL ||
+            cJSON_AddBoolToObject(*out, "allow_digest", p->rules == &legacy_policy[1]) == NULL)
+            rc = nw_fail(err, NW_ERR_NOMEM, "policy: out of memory");
+        goto out;
+    }
+    nw_buf_init(&canon, NW_POLICY_MAX_JSON);
+    rc = nw_policy_canonical(&canon, p->rules, err);
+    if (rc == NW_ERR_TOO_LARGE)
+        rc = nw_fail(err, NW_ERR_TOO_LARGE, "policy: its canonical text is over %u bytes", NW_POLICY_MAX_JSON);
+    /* our own text, within the bound: cJSON may read it as it is */
+    if (rc == NW_OK && (*out = cJSON_ParseWithLength((const char *)canon.data, canon.len)) == NULL)
+        rc = nw_fail(err, NW_ERR_NOMEM, "policy: out of memory");
+    nw_buf_free(&canon);
+out:
+    if (rc != NW_OK) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+void nw_enclave_policy_free(struct nw_enclave_policy *p)
+{
+    if (p->rules == &p->owned)
+        nw_policy_free(&p->owned);
+    memset(p, 0, sizeof *p);
+}
+
+enum nw_err nw_enclave_check_policy(const struct nw_enclave_policy *p, struct nw_policy_request *r,
+                                    struct nw_policy_decision *d, struct nw_error *err)
+{
+    if (p->rules == NULL)
+        return nw_fail(err, NW_ERR_INTERNAL, "policy: none parsed");
+    r->now = (uint64_t)time(NULL);
+    return nw_policy_evaluate(d, p->rules, r, err);
+}
+
+enum nw_err nw_enclave_add_decision(cJSON *result, const struct nw_policy_decision *d, struct nw_error *err)
+{
+    return cJSON_AddStringToObject(result, "policy_rule", d->rule) != NULL
+               ? NW_OK
+               : nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
 }
 
 static enum nw_err bounded_string(const char **s, const cJSON *item, const char *field, size_t min, size_t max,
@@ -156,13 +254,19 @@ enum nw_err nw_enclave_parse_account(struct nw_enclave_account *a, const cJSON *
                           "encrypted_private_key", err));
     NW_GUARD(base64_field(a->data_key_blob, sizeof a->data_key_blob, &a->data_key_blob_len,
                           nw_json_get(item, "encrypted_data_key"), "encrypted_data_key", err));
-    NW_GUARD(nw_enclave_parse_policy(&a->policy, nw_json_get(item, "policy"), err));
+    NW_GUARD(nw_enclave_parse_policy(&a->policy, nw_json_get(item, "policy"), 0, err));
 out:
     if (rc != NW_OK) {
         nw_error_prefix(err, "account");
-        memset(a, 0, sizeof *a);
+        nw_enclave_account_free(a);
     }
     return rc;
+}
+
+void nw_enclave_account_free(struct nw_enclave_account *a)
+{
+    nw_enclave_policy_free(&a->policy);
+    memset(a, 0, sizeof *a);
 }
 
 void nw_enclave_seal_context(struct nw_seal_context *ctx, const struct nw_enclave_account *a)

@@ -100,8 +100,9 @@ static void addrs(struct out *o, int *first, const char *k, const struct policy_
     put(o, "]", 1);
 }
 
-/* Chain ids: JSON numbers, or decimal strings from 2^53 on (a JSON number
- * must stay exact in a double to be accepted back). */
+/* Chain ids: JSON numbers below 10^15, decimal strings from there on: a
+ * number must stay exact in a double to be accepted back, and cJSON (which
+ * the host stores the text with) prints 10^15 as "1e+15". */
 static void u64s(struct out *o, int *first, const char *k, const struct policy_u64s *l)
 {
     if (!l->present)
@@ -111,7 +112,7 @@ static void u64s(struct out *o, int *first, const char *k, const struct policy_u
     for (size_t i = 0; i < l->n; i++) {
         if (i)
             put(o, ",", 1);
-        if (l->v[i] <= NW_JSON_MAX_SAFE_INT)
+        if (l->v[i] < 1000000000000000ull)
             u64(o, l->v[i]);
         else
             quantity(o, &(struct nw_u256){{l->v[i], 0, 0, 0}});

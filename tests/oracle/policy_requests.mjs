@@ -1,13 +1,16 @@
-// policy_requests.mjs OUT_DIR NOW - signing requests for the example
+// policy_requests.mjs OUT_DIR NOW [SLACK] - signing requests for the example
 // policies in docs/policies/, made with ethers v6 (calldata with
 // Interface.encodeFunctionData, typed data with TypedDataEncoder.getPayload),
 // not with nitrowallet's code.  Writes OUT_DIR/<case>.json and a manifest
 // OUT_DIR/cases.tsv: policy, case, expected decision, expected rule.
+// Deadlines "just past" the limit are SLACK seconds past it (default 1; a
+// live enclave reads its own clock, a little after NOW).
 import { writeFileSync } from "node:fs";
 import { Interface, TypedDataEncoder, parseEther, MaxUint256 } from "ethers";
 
 const [out, nowArg] = process.argv.slice(2);
 const now = BigInt(nowArg);
+const slack = BigInt(process.argv[4] ?? "1");
 const cases = [];
 const add = (policy, name, body, decision, rule) => {
   writeFileSync(`${out}/${name}.json`, JSON.stringify(body));
@@ -59,7 +62,7 @@ const single = (spender, deadline, domain = p2domain) => ({ typed_data: TypedDat
   details: { token: WETH, amount: 10n ** 18n, expiration: now + 86400n, nonce: 0 }, spender, sigDeadline: deadline }) });
 add("market-maker", "mm_permit2", single(ROUTER, now + 1800n), "allow", "permit2-router");
 add("market-maker", "mm_permit2_spender", single(C, now + 1800n), "deny", "permit2-router");
-add("market-maker", "mm_permit2_far_deadline", single(ROUTER, now + 1801n), "deny", "permit2-router");
+add("market-maker", "mm_permit2_far_deadline", single(ROUTER, now + 1800n + slack), "deny", "permit2-router");
 add("market-maker", "mm_permit2_other_chain", single(ROUTER, now + 60n, { ...p2domain, chainId: 5 }), "deny",
   "permit2-router");
 add("market-maker", "mm_other_domain",

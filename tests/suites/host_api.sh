@@ -129,7 +129,7 @@ expect 403 FORBIDDEN "signer creates an account"
 call POST /v1/accounts "$ADMIN" '{"name":"hot-1"}'
 expect 201 "" "create hot-1"
 ADDR=$(jget "$tmp/r.json" 'j["address"]')
-[ "$(jget "$tmp/r.json" 'sorted(j)')" = '["address", "created_at", "kms_key_id", "name"]' ] || fail "create body fields"
+[ "$(jget "$tmp/r.json" 'sorted(j)')" = '["address", "created_at", "kms_key_id", "name", "policy_digest"]' ] || fail "create body fields"
 call POST /v1/accounts "$ADMIN" '{"name":"hot-1"}'
 expect 409 CONFLICT "create hot-1 again"
 call POST /v1/accounts "$ADMIN" '{"name":"other-acct","allow_digest":true}'
@@ -233,7 +233,10 @@ pass "database unchanged by the refused requests (accounts, signatures, idempote
 # --- audit trail ----------------------------------------------------------------
 call GET "/v1/accounts/hot-1/signatures?limit=100" "$ADMIN"
 expect 200 "" "audit trail of hot-1"
-[ "$(jget "$tmp/r.json" '[s["kind"] for s in j["signatures"] if not s["request"].get("message","").startswith("parallel")]')" = '["typed_data", "message", "transaction"]' ] || fail "audit kinds"
+[ "$(jget "$tmp/r.json" '[s["kind"] for s in j["signatures"] if not s["request"].get("message","").startswith("parallel")]')" = '["typed_data", "denied", "message", "transaction"]' ] || fail "audit kinds"
+# the refused raw digest is in the trail as a denial, with the rule that refused it
+[ "$(jget "$tmp/r.json" '[(s["request"]["denied"]["kind"], s["request"]["denied"]["rule"], s["signed_value"]) for s in j["signatures"] if s["kind"] == "denied"]')" = '[["digest", "default", "0x"]]' ] ||
+  fail "denial in the audit trail: $(cat "$tmp/r.json")"
 [ "$(jget "$tmp/r.json" 'j["signatures"][-1]["signed_value"]')" = "$raw" ] || fail "audit raw tx"
 [ "$(jget "$tmp/r.json" 'j["signatures"][-1]["tx_hash"]')" = "$txhash" ] || fail "audit tx hash"
 pass "the audit trail lists the transaction (raw, hash), the message and the typed data, newest first"

@@ -214,7 +214,7 @@ damage EncryptedPrivateKey "$(head -c 60 /dev/urandom | base64 -w0)" 422 SEAL_IN
 damage EncryptedDataKey "$(head -c 100 /dev/urandom | base64 -w0)" 422 SEAL_INVALID "InvalidCiphertextException"
 damage Address 0x1234 422 SEAL_INVALID "the stored account record is damaged: address"
 damage Policy garbage 422 SEAL_INVALID "the stored account record is damaged: policy"
-damage Policy '{}' 422 SEAL_INVALID "the stored account record is damaged: account: policy.allow_digest"
+damage Policy '{}' 422 SEAL_INVALID "the stored account record is damaged: account: policy.version"
 # Another KMS key the enclave names: KMS refuses to decrypt a blob made
 # under a different key (IncorrectKeyException); the enclave always names the
 # account's own key, so that means the record does not belong together:

@@ -241,7 +241,7 @@ static void params_account(void **state)
     assert_string_equal(a.address_str, ADDR);
     assert_int_equal(a.sealed_len, 4);
     assert_int_equal(a.data_key_blob_len, 3);
-    assert_int_equal(a.policy.allow_digest, 0);
+    assert_int_equal(a.policy.legacy, 1);
     nw_enclave_seal_context(&ctx, &a);
     assert_int_equal(ctx.kms_key_id_len, 8);
     assert_memory_equal(ctx.policy_digest, a.policy.digest, 32);
@@ -249,6 +249,7 @@ static void params_account(void **state)
     assert_string_equal(kv[0].key, "nitrowallet:account");
     assert_string_equal(kv[0].value, "treasury-1");
     assert_string_equal(kv[1].value, ADDR);
+    nw_enclave_account_free(&a);
     cJSON_Delete(j);
     j = account_json("extra\":", "1");
     assert_int_equal(nw_enclave_parse_account(&a, j, &err), NW_ERR_BAD_REQUEST);
@@ -272,15 +273,36 @@ static void params_policy_digest(void **state)
     assert_int_equal(nw_hex_decode_exact(want_false, 32,
                                          "0x09f0aaf8b3a636fd04b9bf5be9fbaafb8889e0fe5423b60f8c9cec6d30014cec", 66, &err),
                      NW_OK);
-    assert_int_equal(nw_enclave_parse_policy(&p, t, &err), NW_OK);
-    assert_int_equal(p.allow_digest, 1);
+    struct nw_policy_request digest_req = {.kind = NW_POLICY_DIGEST}, msg_req = {.kind = NW_POLICY_MESSAGE};
+    cJSON *doc = cJSON_Parse("{\"version\":1,\"rules\":[{\"id\":\"d\",\"effect\":\"allow\",\"kind\":\"digest\"}]}");
+    /* legacy records: the digests their seals bind, and what they allowed */
+    assert_int_equal(nw_enclave_parse_policy(&p, t, 0, &err), NW_OK);
+    assert_int_equal(p.legacy, 1);
     assert_memory_equal(want_true, p.digest, 32);
-    assert_int_equal(nw_enclave_parse_policy(&p, f, &err), NW_OK);
-    assert_int_equal(p.allow_digest, 0);
+    assert_int_equal(nw_enclave_check_policy(&p, &digest_req, NULL, &err), NW_OK);
+    assert_int_equal(nw_enclave_check_policy(&p, &msg_req, NULL, &err), NW_OK);
+    nw_enclave_policy_free(&p);
+    assert_int_equal(nw_enclave_parse_policy(&p, f, 0, &err), NW_OK);
     assert_memory_equal(want_false, p.digest, 32);
-    assert_int_equal(nw_enclave_parse_policy(&p, bad, &err), NW_ERR_BAD_REQUEST);
-    assert_int_equal(nw_enclave_parse_policy(&p, extra, &err), NW_ERR_BAD_REQUEST);
-    assert_int_equal(nw_enclave_parse_policy(&p, NULL, &err), NW_ERR_BAD_REQUEST);
+    assert_int_equal(nw_enclave_check_policy(&p, &digest_req, NULL, &err), NW_ERR_POLICY_DENIED);
+    assert_int_equal(nw_enclave_check_policy(&p, &msg_req, NULL, &err), NW_OK);
+    nw_enclave_policy_free(&p);
+    assert_int_equal(nw_enclave_parse_policy(&p, bad, 0, &err), NW_ERR_BAD_REQUEST);
+    assert_int_equal(nw_enclave_parse_policy(&p, extra, 0, &err), NW_ERR_BAD_REQUEST);
+    assert_int_equal(nw_enclave_parse_policy(&p, NULL, 0, &err), NW_ERR_BAD_REQUEST);
+    /* a policy document: its own digest; absent at creation: the default, no digests */
+    assert_int_equal(nw_enclave_parse_policy(&p, doc, 0, &err), NW_OK);
+    assert_int_equal(p.legacy, 0);
+    assert_memory_equal(p.digest, p.owned.digest, 32);
+    assert_int_equal(nw_enclave_check_policy(&p, &digest_req, NULL, &err), NW_OK);
+    assert_int_equal(nw_enclave_check_policy(&p, &msg_req, NULL, &err), NW_ERR_POLICY_DENIED);
+    assert_non_null(strstr(err.msg, "rule \"default\""));
+    nw_enclave_policy_free(&p);
+    assert_int_equal(nw_enclave_parse_policy(&p, NULL, 1, &err), NW_OK);
+    assert_int_equal(nw_enclave_check_policy(&p, &digest_req, NULL, &err), NW_ERR_POLICY_DENIED);
+    assert_int_equal(nw_enclave_check_policy(&p, &msg_req, NULL, &err), NW_OK);
+    nw_enclave_policy_free(&p);
+    cJSON_Delete(doc);
     cJSON_Delete(t);
     cJSON_Delete(f);
     cJSON_Delete(bad);

@@ -15,6 +15,7 @@
 #include "nitrowallet/enclave_pool.h"
 #include "nitrowallet/hex.h"
 #include "nitrowallet/json.h"
+#include "nitrowallet/policy.h"
 #include "nitrowallet/secret.h"
 
 static cJSON *account_json(const struct nw_account_record *a)
@@ -24,6 +25,7 @@ static cJSON *account_json(const struct nw_account_record *a)
     cJSON_AddStringToObject(o, "name", a->name);
     cJSON_AddStringToObject(o, "address", a->address);
     cJSON_AddStringToObject(o, "kms_key_id", a->kms_key_id);
+    cJSON_AddStringToObject(o, "policy_digest", a->policy_digest);
     cJSON_AddStringToObject(o, "created_at", a->created_at);
     return o;
 }
@@ -48,22 +50,59 @@ static int pick_name(struct api_req *rq, struct api_resp *rs, const cJSON *body,
     return 1;
 }
 
-static int pick_options(struct api_req *rq, struct api_resp *rs, const cJSON *body, const char **kms, int *allow)
+/* The body's "policy" (checked here with the enclave's own parser, so a
+ * mistake is a 400 that names the field before any enclave call), or the
+ * legacy "allow_digest": true (the default policy plus raw digests).  On
+ * success *policy is the tree to forward (NULL: the enclave's default). */
+static int pick_policy(struct api_req *rq, struct api_resp *rs, const cJSON *body, cJSON **policy)
 {
-    const cJSON *k = nw_json_get(body, "kms_key_id"), *d = nw_json_get(body, "allow_digest");
+    static const char digest_policy[] =
+        "{\"version\":1,\"rules\":["
+        "{\"id\":\"default-transactions\",\"effect\":\"allow\",\"kind\":\"transaction\","
+        "\"allow_unlimited_approval\":true},"
+        "{\"id\":\"default-messages\",\"effect\":\"allow\",\"kind\":\"message\"},"
+        "{\"id\":\"default-typed-data\",\"effect\":\"allow\",\"kind\":\"typed_data\"},"
+        "{\"id\":\"allow-digest\",\"effect\":\"allow\",\"kind\":\"digest\"}]}";
+    const cJSON *p = nw_json_get(body, "policy"), *d = nw_json_get(body, "allow_digest");
+    struct nw_policy parsed;
+    struct nw_error err = {0};
+
+    *policy = NULL;
+    if (p != NULL && d != NULL)
+        return api_error(rq, rs, 400, "BAD_REQUEST", "policy and allow_digest: give one (a policy names its own "
+                         "digest rule)");
+    if (d != NULL && !cJSON_IsBool(d))
+        return api_error(rq, rs, 400, "BAD_REQUEST", "allow_digest: must be true or false");
+    if (p == NULL) {
+        if (d == NULL || !cJSON_IsTrue(d)) return 1;
+        if ((*policy = cJSON_Parse(digest_policy)) == NULL) return api_error(rq, rs, 500, "NOMEM", "out of memory");
+        return 1;
+    }
+    if (nw_policy_from_json(&parsed, p, &err) != NW_OK) return api_fail(rq, rs, &err);
+    nw_policy_free(&parsed);
+    /* forwarded with its integers exactly as sent (cJSON alone would print 10^15 as 1e+15) */
+    if ((*policy = cJSON_Duplicate(p, 1)) == NULL) return api_error(rq, rs, 500, "NOMEM", "out of memory");
+    if (nw_json_exact_integers(*policy, &err) != NW_OK) {
+        cJSON_Delete(*policy);
+        *policy = NULL;
+        return api_fail(rq, rs, &err);
+    }
+    return 1;
+}
+
+static int pick_options(struct api_req *rq, struct api_resp *rs, const cJSON *body, const char **kms,
+                        cJSON **policy)
+{
+    const cJSON *k = nw_json_get(body, "kms_key_id");
     *kms = rq->host->cfg.kms_key_id;
-    *allow = 0;
+    *policy = NULL;
     if (k != NULL) {
         if (!cJSON_IsString(k) || k->valuestring[0] == '\0' || strlen(k->valuestring) > NW_STORAGE_KMS_KEY_ID_MAX)
             return api_error(rq, rs, 400, "BAD_REQUEST", "kms_key_id: must be a non-empty string");
         *kms = k->valuestring;
     }
     if (*kms == NULL) return api_error(rq, rs, 400, "BAD_REQUEST", "kms_key_id: required (no default configured)");
-    if (d != NULL) {
-        if (!cJSON_IsBool(d)) return api_error(rq, rs, 400, "BAD_REQUEST", "allow_digest: must be true or false");
-        *allow = cJSON_IsTrue(d);
-    }
-    return 1;
+    return pick_policy(rq, rs, body, policy);
 }
 
 static const char *result_string(const cJSON *r, const char *key)
@@ -73,19 +112,31 @@ static const char *result_string(const cJSON *r, const char *key)
 }
 
 /* Generate in the enclave and store; on success `rec` describes the account. */
-static int generate_and_store(struct api_req *rq, struct api_resp *rs, const char *name, const char *kms, int allow,
-                              char created[NW_STORAGE_TIME_LEN + 1])
+/* Generate in the enclave and store; on success `rec` describes the account.
+ * `policy` (NULL: the enclave's default) is consumed.  What is stored is the
+ * policy as the enclave returned it (its canonical text, whose digest the
+ * seal binds), not what the client sent. */
+static int generate_and_store(struct api_req *rq, struct api_resp *rs, const char *name, const char *kms,
+                              cJSON *policy, char created[NW_STORAGE_TIME_LEN + 1])
 {
     struct nw_error err = {0};
     cJSON *params = cJSON_CreateObject(), *res = NULL;
+    char *stored = NULL;
     int ok = 0, exists = 0;
-    const char *policy = allow ? "{\"allow_digest\":true}" : "{\"allow_digest\":false}";
-    if (params == NULL) return api_error(rq, rs, 500, "NOMEM", "out of memory");
+    if (params == NULL) {
+        cJSON_Delete(policy);
+        return api_error(rq, rs, 500, "NOMEM", "out of memory");
+    }
     cJSON_AddStringToObject(params, "name", name);
     cJSON_AddStringToObject(params, "kms_key_id", kms);
-    cJSON_AddItemToObject(cJSON_AddObjectToObject(params, "policy"), "allow_digest", cJSON_CreateBool(allow));
+    if (policy != NULL) cJSON_AddItemToObject(params, "policy", policy);
     if (nw_enclave_pool_call(rq->host->cfg.pool, NW_OP_GENERATE_ACCOUNT, params, 1, &res, &err) != NW_OK) {
         api_fail(rq, rs, &err);
+        goto out;
+    }
+    const cJSON *rp = nw_json_get(res, "policy");
+    if (!cJSON_IsObject(rp) || (stored = cJSON_PrintUnformatted(rp)) == NULL) {
+        api_error(rq, rs, 502, "INTERNAL", "enclave reply lacks the account's policy");
         goto out;
     }
     struct nw_account_record rec = {
@@ -94,7 +145,7 @@ static int generate_and_store(struct api_req *rq, struct api_resp *rs, const cha
         .address = (char *)result_string(res, "address"),
         .encrypted_private_key = (char *)result_string(res, "encrypted_private_key"),
         .encrypted_data_key = (char *)result_string(res, "encrypted_data_key"),
-        .policy = (char *)policy,
+        .policy = stored,
         .policy_digest = (char *)result_string(res, "policy_digest"),
         .created_at = created,
     };
@@ -114,6 +165,7 @@ static int generate_and_store(struct api_req *rq, struct api_resp *rs, const cha
     cJSON *o = account_json(&rec);
     ok = api_json(rq, rs, 201, o);
 out:
+    cJSON_free(stored);
     cJSON_Delete(params);
     cJSON_Delete(res);
     return ok;
@@ -121,15 +173,15 @@ out:
 
 void api_accounts_create(struct api_req *rq, struct api_resp *rs)
 {
-    static const char *const allowed[] = {"name", "kms_key_id", "allow_digest", NULL};
-    cJSON *body = NULL;
+    static const char *const allowed[] = {"name", "kms_key_id", "policy", "allow_digest", NULL};
+    cJSON *body = NULL, *policy = NULL;
     char name[NW_STORAGE_NAME_MAX + 1], created[NW_STORAGE_TIME_LEN + 1];
     const char *kms = NULL;
-    int allow = 0, found = 0;
+    int found = 0;
     struct nw_account_record old = {0};
     struct nw_error err = {0};
     if (!api_allowed(rq, rs, NW_AUTH_ACCOUNT_CREATE, NULL) || !api_body(rq, rs, allowed, &body)) goto out;
-    if (!pick_name(rq, rs, body, name) || !pick_options(rq, rs, body, &kms, &allow)) goto out;
+    if (!pick_name(rq, rs, body, name) || !pick_options(rq, rs, body, &kms, &policy)) goto out;
     /* a name already taken costs no enclave or KMS call */
     if (nw_storage_get_account(rq->host->cfg.storage, name, &old, &found, &err) != NW_OK) {
         api_fail(rq, rs, &err);
@@ -139,8 +191,10 @@ void api_accounts_create(struct api_req *rq, struct api_resp *rs)
         api_error(rq, rs, 409, "CONFLICT", "account '%s' exists", name);
         goto out;
     }
-    (void)generate_and_store(rq, rs, name, kms, allow, created);
+    (void)generate_and_store(rq, rs, name, kms, policy, created);
+    policy = NULL;
 out:
+    cJSON_Delete(policy);
     nw_account_record_clear(&old);
     cJSON_Delete(body);
 }

@@ -76,6 +76,8 @@ int api_error(struct api_req *rq, struct api_resp *rs, int status, const char *c
  * its name, message from api_client_message; the full text is logged with
  * the request id when the client's message differs). */
 int api_fail(struct api_req *rq, struct api_resp *rs, const struct nw_error *err);
+/* As api_fail, with error.rule set (a policy denial; rule may be NULL). */
+int api_fail_rule(struct api_req *rq, struct api_resp *rs, const struct nw_error *err, const char *rule);
 
 /* What a client may read of `err` (issue 11): KMS_DENIED, KMS_UNAVAILABLE,
  * UNAVAILABLE, ATTESTATION_INVALID and the internal codes carry text from
@@ -150,6 +152,8 @@ void api_guard_stats(struct api_guard *g, unsigned long long *open, unsigned lon
 struct api_metrics *api_metrics_new(void);
 void api_metrics_free(struct api_metrics *m);
 void api_metrics_observe(struct api_metrics *m, const char *endpoint, int status, long long micros);
+/* One policy decision of the enclave, by the rule that made it. */
+void api_metrics_policy(struct api_metrics *m, const char *rule, int allowed);
 void api_metrics_render(struct api_req *rq, struct api_resp *rs);
 
 #endif

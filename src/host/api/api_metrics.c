@@ -5,7 +5,8 @@
  * (summed over the host's --kms-proxy listeners).
  *
  * Trust boundary: network-facing, unauthenticated (nothing secret: labels
- * are fixed endpoint names and status codes, never account names or ids).
+ * are fixed endpoint names, status codes and policy rule ids, never account
+ * names or token ids).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "api_internal.h"
 #include "nitrowallet/enclave_pool.h"
+#include "nitrowallet/policy.h"
 
 #define M_ENDPOINTS 16
 #define M_STATUSES 24
@@ -30,9 +32,21 @@ struct m_endpoint {
     double sum_s;
 };
 
+/* Policy decisions by rule id (docs/policy.md): ids are [A-Za-z0-9._-]
+ * (the enclave's parser checks), at most M_RULES distinct ones; past that
+ * they count under rule="_other". */
+#define M_RULES 256
+struct m_rule {
+    char id[NW_POLICY_MAX_ID + 1];
+    unsigned long long allowed, denied;
+};
+
 struct api_metrics {
     pthread_mutex_t mu;
     struct m_endpoint ep[M_ENDPOINTS];
+    struct m_rule rules[M_RULES];
+    size_t n_rules;
+    unsigned long long other_allowed, other_denied;
 };
 
 struct api_metrics *api_metrics_new(void)
@@ -75,6 +89,34 @@ void api_metrics_observe(struct api_metrics *m, const char *endpoint, int status
     pthread_mutex_unlock(&m->mu);
 }
 
+static int rule_id_ok(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++)
+        if (!((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= 'A' && id[n] <= 'Z') || (id[n] >= '0' && id[n] <= '9') ||
+              id[n] == '.' || id[n] == '_' || id[n] == '-'))
+            return 0;
+    return n > 0 && n <= NW_POLICY_MAX_ID;
+}
+
+void api_metrics_policy(struct api_metrics *m, const char *rule, int allowed)
+{
+    struct m_rule *r = NULL;
+    if (m == NULL || rule == NULL) return;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->n_rules && r == NULL; i++)
+        if (strcmp(m->rules[i].id, rule) == 0) r = &m->rules[i];
+    if (r == NULL && m->n_rules < M_RULES && rule_id_ok(rule)) {
+        r = &m->rules[m->n_rules++];
+        snprintf(r->id, sizeof r->id, "%s", rule);
+    }
+    if (r != NULL)
+        allowed ? r->allowed++ : r->denied++;
+    else
+        allowed ? m->other_allowed++ : m->other_denied++;
+    pthread_mutex_unlock(&m->mu);
+}
+
 static int out_printf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int out_printf(FILE *f, const char *fmt, ...)
 {
@@ -103,6 +145,21 @@ static void render_endpoints(struct api_metrics *m, FILE *f)
         out_printf(f, "nitrowallet_http_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n", e->name, e->sum_s);
         out_printf(f, "nitrowallet_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n", e->name, e->n);
     }
+}
+
+static void render_policy(struct api_metrics *m, FILE *f)
+{
+    out_printf(f, "# TYPE nitrowallet_policy_decisions_total counter\n");
+    for (size_t i = 0; i < m->n_rules; i++)
+        out_printf(f,
+                   "nitrowallet_policy_decisions_total{rule=\"%s\",decision=\"allow\"} %llu\n"
+                   "nitrowallet_policy_decisions_total{rule=\"%s\",decision=\"deny\"} %llu\n",
+                   m->rules[i].id, m->rules[i].allowed, m->rules[i].id, m->rules[i].denied);
+    if (m->other_allowed || m->other_denied)
+        out_printf(f,
+                   "nitrowallet_policy_decisions_total{rule=\"_other\",decision=\"allow\"} %llu\n"
+                   "nitrowallet_policy_decisions_total{rule=\"_other\",decision=\"deny\"} %llu\n",
+                   m->other_allowed, m->other_denied);
 }
 
 static void render_kms_proxy(const struct nw_host_config *cfg, FILE *f)
@@ -185,6 +242,7 @@ void api_metrics_render(struct api_req *rq, struct api_resp *rs)
     nw_enclave_pool_stats(rq->host->cfg.pool, &st);
     pthread_mutex_lock(&rq->host->metrics->mu);
     render_endpoints(rq->host->metrics, f);
+    render_policy(rq->host->metrics, f);
     pthread_mutex_unlock(&rq->host->metrics->mu);
     out_printf(f, "# TYPE nitrowallet_enclave_calls_total counter\nnitrowallet_enclave_calls_total %llu\n", st.calls);
     out_printf(f, "# TYPE nitrowallet_enclave_call_failures_total counter\nnitrowallet_enclave_call_failures_total %llu\n",

@@ -18,6 +18,7 @@
 #include "api_internal.h"
 #include "nitrowallet/enclave_pool.h"
 #include "nitrowallet/json.h"
+#include "nitrowallet/policy.h"
 
 struct sign_kind {
     const char *path;   /* URL segment */
@@ -108,6 +109,74 @@ static int record(struct api_req *rq, struct api_resp *rs, const struct sign_kin
     return 1;
 }
 
+/* The rule a denial names: the enclave's message is `policy: rule "ID": ...`
+ * (docs/policy.md); rule ids are [A-Za-z0-9._-]{1,64}.  "" when it names none
+ * (a KMS key the enclave does not serve, for one). */
+static void denial_rule(char out[NW_POLICY_MAX_ID + 1], const char *msg)
+{
+    static const char prefix[] = "policy: rule \"";
+    size_t n = 0;
+    out[0] = '\0';
+    if (strncmp(msg, prefix, sizeof(prefix) - 1) != 0) return;
+    msg += sizeof(prefix) - 1;
+    while (n < NW_POLICY_MAX_ID && msg[n] != '\0' && msg[n] != '"' &&
+           (strchr("._-", msg[n]) != NULL || (msg[n] >= 'a' && msg[n] <= 'z') || (msg[n] >= 'A' && msg[n] <= 'Z') ||
+            (msg[n] >= '0' && msg[n] <= '9')))
+        n++;
+    if (msg[n] != '"' || n == 0) return;
+    memcpy(out, msg, n);
+    out[n] = '\0';
+}
+
+/* A denial goes to the audit trail as kind "denied" (docs/host-api.md): what
+ * was asked, which rule refused it and why, under the request id.  The
+ * answer is 403 either way; a denial that cannot be recorded is logged. */
+static void record_denial(struct api_req *rq, const struct sign_kind *k, const char *name, const char *payload,
+                          const char *rule, const struct nw_error *denial)
+{
+    struct nw_error err = {0};
+    char created[NW_STORAGE_TIME_LEN + 1], *head, *text = NULL;
+    cJSON *o = cJSON_CreateObject(), *d = cJSON_AddObjectToObject(o, "denied");
+    size_t hl, pl = strlen(payload);
+    if (d == NULL || cJSON_AddStringToObject(d, "kind", k->record) == NULL ||
+        cJSON_AddStringToObject(d, rule[0] ? "rule" : "reason_code", rule[0] ? rule : "POLICY_DENIED") == NULL ||
+        cJSON_AddStringToObject(d, "message", denial->msg) == NULL || (head = cJSON_PrintUnformatted(o)) == NULL) {
+        cJSON_Delete(o);
+        fprintf(stderr, "nitrowallet-host: %s: AUDIT_FAILED: out of memory recording a denial\n", rq->request_id);
+        return;
+    }
+    cJSON_Delete(o);
+    /* {"denied":{...},"request":PAYLOAD}, the request left out if it would not fit */
+    hl = strlen(head);
+    if (hl + pl + 16 <= NW_STORAGE_TRANSACTION_MAX && (text = malloc(hl + pl + 16)) != NULL)
+        snprintf(text, hl + pl + 16, "%.*s,\"request\":%s}", (int)(hl - 1), head, payload);
+    struct nw_signed_value_record rec = {
+        .name = (char *)name,
+        .kind = (char *)"denied",
+        .transaction = text ? text : head,
+        .signed_value = (char *)"0x",
+        .tx_hash = (char *)"",
+        .created_at = created,
+        .request_id = rq->request_id,
+    };
+    if (nw_storage_timestamp(created, &err) != NW_OK ||
+        nw_storage_record_signed_value(rq->host->cfg.storage, &rec, &err) != NW_OK)
+        fprintf(stderr, "nitrowallet-host: %s: AUDIT_FAILED: the denial was not recorded: %s\n", rq->request_id,
+                err.msg);
+    free(text);
+    cJSON_free(head);
+}
+
+static void denied(struct api_req *rq, struct api_resp *rs, const struct sign_kind *k, const char *name,
+                   const char *payload, const struct nw_error *err)
+{
+    char rule[NW_POLICY_MAX_ID + 1];
+    denial_rule(rule, err->msg);
+    record_denial(rq, k, name, payload, rule, err);
+    api_metrics_policy(rq->host->metrics, rule[0] ? rule : "_none", 0);
+    api_fail_rule(rq, rs, err, rule[0] ? rule : NULL);
+}
+
 void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const char *kind)
 {
     const struct sign_kind *k = find_kind(kind);
@@ -151,9 +220,14 @@ void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const c
     ap = NULL;
     if (nw_enclave_pool_call(rq->host->cfg.pool, k->op, params, 1, &res, &err) != NW_OK) {
         api_sign_enclave_error(&err);
-        api_fail(rq, rs, &err);
+        if (err.code == NW_ERR_POLICY_DENIED)
+            denied(rq, rs, k, name, payload, &err);
+        else
+            api_fail(rq, rs, &err);
         goto out;
     }
+    const cJSON *by = nw_json_get(res, "policy_rule");
+    api_metrics_policy(rq->host->metrics, cJSON_IsString(by) ? by->valuestring : "_none", 1);
     if (!record(rq, rs, k, name, res, &payload)) goto out;
     api_json(rq, rs, 200, res);
     res = NULL;

@@ -18,6 +18,9 @@
 #include "api_internal.h"
 #include "nitrowallet/json.h"
 
+static int error_body(struct api_req *rq, struct api_resp *rs, int status, const char *code, const char *msg,
+                      const char *rule);
+
 int api_error(struct api_req *rq, struct api_resp *rs, int status, const char *code, const char *fmt, ...)
 {
     char msg[NW_ERROR_MSG_MAX];
@@ -25,6 +28,12 @@ int api_error(struct api_req *rq, struct api_resp *rs, int status, const char *c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    return error_body(rq, rs, status, code, msg, NULL);
+}
+
+static int error_body(struct api_req *rq, struct api_resp *rs, int status, const char *code, const char *msg,
+                      const char *rule)
+{
     free(rs->body);
     rs->body = NULL;
     rs->status = status;
@@ -34,6 +43,7 @@ int api_error(struct api_req *rq, struct api_resp *rs, int status, const char *c
     if (e != NULL) {
         cJSON_AddStringToObject(e, "code", code);
         cJSON_AddStringToObject(e, "message", msg);
+        if (rule != NULL) cJSON_AddStringToObject(e, "rule", rule);
         cJSON_AddStringToObject(e, "request_id", rq->request_id);
         rs->body = cJSON_PrintUnformatted(root);
     }
@@ -106,12 +116,18 @@ int api_client_message(const struct nw_error *err, char *out, size_t cap)
     return redact(err->msg, out, cap);
 }
 
-int api_fail(struct api_req *rq, struct api_resp *rs, const struct nw_error *err)
+int api_fail_rule(struct api_req *rq, struct api_resp *rs, const struct nw_error *err, const char *rule)
 {
     char msg[NW_ERROR_MSG_MAX + 64];
     if (api_client_message(err, msg, sizeof msg))
         fprintf(stderr, "nitrowallet-host: %s: %s: %s\n", rq->request_id, nw_err_name(err->code), err->msg);
-    return api_error(rq, rs, nw_err_http_status(err->code), nw_err_name(err->code), "%s", msg);
+    msg[NW_ERROR_MSG_MAX - 1] = '\0';
+    return error_body(rq, rs, nw_err_http_status(err->code), nw_err_name(err->code), msg, rule);
+}
+
+int api_fail(struct api_req *rq, struct api_resp *rs, const struct nw_error *err)
+{
+    return api_fail_rule(rq, rs, err, NULL);
 }
 
 int api_json(struct api_req *rq, struct api_resp *rs, int status, cJSON *obj)

@@ -183,7 +183,7 @@ enum nw_err nw_storage_check_account(const struct nw_account_record *rec, struct
 
 static enum nw_err check_kind(const char *kind, int *is_tx, struct nw_error *err)
 {
-    static const char *const kinds[] = {"transaction", "message", "typed_data", "digest"};
+    static const char *const kinds[] = {"transaction", "message", "typed_data", "digest", "denied"};
 
     if (kind != NULL)
         for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -191,7 +191,7 @@ static enum nw_err check_kind(const char *kind, int *is_tx, struct nw_error *err
                 *is_tx = i == 0;
                 return NW_OK;
             }
-    return nw_fail(err, NW_ERR_BAD_REQUEST, "kind: expected transaction, message, typed_data or digest");
+    return nw_fail(err, NW_ERR_BAD_REQUEST, "kind: expected transaction, message, typed_data, digest or denied");
 }
 
 enum nw_err nw_storage_check_signed_value(const struct nw_signed_value_record *rec, struct nw_error *err)
@@ -207,8 +207,13 @@ enum nw_err nw_storage_check_signed_value(const struct nw_signed_value_record *r
         return rc;
     if ((rc = check_json_object(rec->transaction, len, NW_STORAGE_TRANSACTION_MAX, "transaction", err)) != NW_OK)
         return rc;
-    if ((rc = lower_hex(rec->signed_value, NW_STORAGE_SIGNED_MAX - 2, 1, "signed_value", err)) != NW_OK)
+    /* a denial (kind "denied") signed nothing: its signed_value is "0x" */
+    if (strcmp(rec->kind, "denied") == 0) {
+        if (rec->signed_value == NULL || strcmp(rec->signed_value, "0x") != 0)
+            return nw_fail(err, NW_ERR_BAD_REQUEST, "signed_value: must be \"0x\" for a denial");
+    } else if ((rc = lower_hex(rec->signed_value, NW_STORAGE_SIGNED_MAX - 2, 1, "signed_value", err)) != NW_OK) {
         return rc;
+    }
     if (is_tx) {
         if ((rc = lower_hex(rec->tx_hash, 64, 0, "tx_hash", err)) != NW_OK)
             return rc;

@@ -214,8 +214,10 @@ enum nw_err ddb_read_account(const cJSON *item, struct nw_account_record *r, str
     }
     if ((last = nw_json_get(item, "LastSeq")) != NULL)
         NW_GUARD(ddb_read_seq(last, "AccountTable item: LastSeq", &seq, err));
+    /* well-formed as DynamoDB goes, refused by the write checks: the account
+     * does not open, as when SQLite's row is damaged (docs/host-api.md) */
     if (nw_storage_check_account(r, &e) != NW_OK)
-        rc = nw_fail(err, NW_ERR_INTERNAL, "dynamodb: AccountTable item: %s", e.msg);
+        rc = nw_fail(err, NW_ERR_SEAL_INVALID, "the stored account record is damaged: %s", e.msg);
 out:
     if (rc != NW_OK)
         nw_account_record_clear(r);
