@@ -9,6 +9,8 @@
 #   api                 the same through HTTPS to nitrowallet-host (keep-alive, 32
 #                       connections, audit record written durably); also p99 at
 #                       half of that rate (fixed-rate load)
+#   api_policy          as api, for an account whose policy has five rules and an
+#                       ERC-20 transfer to decode on every request
 #   api_cold            as api, enclave with --data-key-cache off (KMS Decrypt with
 #                       attestation per signature, nitrowallet-kms on loopback)
 #   generate            account creations per second through the API
@@ -154,6 +156,32 @@ half=$(py -c 'import json,sys; print(max(1, int(json.loads(sys.argv[1])["ops_per
 out=$(run "api at half rate ($half/s)" api "$hot_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32 --rate "$half")
 row api_half "$out"
 
+# api_policy: as api, for an account whose sealed policy has five rules and
+# an ERC-20 transfer decoded on every request (docs/policy.md).
+py - >"$tmp/policy-account.json" <<'PY'
+import json
+A, B, C = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
+T, D = "0x" + "44" * 20, "0x" + "55" * 20
+print(json.dumps({"name": "bench-policy", "policy": {"version": 1, "rules": [
+    {"id": "no-drainer", "effect": "deny", "kind": "transaction", "to": [D]},
+    {"id": "pay", "effect": "allow", "kind": "transaction", "chain_ids": [31337], "to": [A, B, C],
+     "value_max": "1000000000000000000", "selectors": ["0x"]},
+    {"id": "token", "effect": "allow", "kind": "transaction", "chain_ids": [31337], "to": [T], "value_max": "0",
+     "erc20": {"functions": ["transfer"], "recipients": [A, B], "amount_max": "1000000000"}},
+    {"id": "sign-in", "effect": "allow", "kind": "message", "max_length": 1024},
+    {"id": "permit2", "effect": "allow", "kind": "typed_data", "domain": {"names": ["Permit2"]},
+     "permit": {"spenders": [C], "deadline_max_seconds": 1800}}]}}))
+PY
+curl -sS --fail --cacert "$tmp/cert.pem" -H "Authorization: Bearer $(cat "$tmp/admin.token")" \
+  -H 'Content-Type: application/json' --data-binary "@$tmp/policy-account.json" "$hot_url/v1/accounts" >/dev/null ||
+  stack_fail "could not create the bench-policy account"
+erc20_data=0xa9059cbb000000000000000000000000$(printf '11%.0s' $(seq 20))$(printf '%064x' 1000000)
+printf '{"transaction":{"type":2,"chainId":31337,"nonce":0,"gas":60000,"maxFeePerGas":"0x77359400","maxPriorityFeePerGas":"0x3b9aca00","to":"0x%s","value":"0x0","data":"%s"}}' \
+  "$(printf '44%.0s' $(seq 20))" "$erc20_data" >"$tmp/api-policy-body.json"
+out=$(run api_policy api "$hot_url/v1/accounts/bench-policy/sign/transaction" "$tmp/signer.token" \
+  "$tmp/api-policy-body.json" 200 32)
+row api_policy "$out"
+
 reset_rss "$cold_pid" "$cold_host_pid"
 out=$(run api_cold api "$cold_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32)
 row api_cold "$out" "host=$(rss "$cold_host_pid")" "enclave=$(rss "$cold_pid")"
@@ -188,7 +216,7 @@ for name, r in rows.items():
 doc = {"machine": {"cores": cores}, "seconds_per_run": secs,
        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), **rows}
 json.dump(doc, open(sys.argv[2], "w"), indent=1)
-order = ["raw_1core", "raw_all", "enclave", "api", "api_cold", "generate", "peer"]
+order = ["raw_1core", "raw_all", "enclave", "api", "api_policy", "api_cold", "generate", "peer"]
 print(f"nitrowallet bench: {cores} cores, {secs:g} s per run, load generator on the same machine")
 print(f"{'row':<10} {'ops/s':>10} {'vs raw':>7} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9}  peak RSS MiB")
 for name in order:
@@ -202,6 +230,8 @@ targets = [
     ("api >= 25% of raw on all cores", api["ops_per_s"] / rawn * 100, ">=", 25, "%"),
     ("enclave >= 50% of raw on all cores", enc["ops_per_s"] / rawn * 100, ">=", 50, "%"),
     ("api p99 at half its throughput <= 5 ms", half["p99_ms"], "<=", 5, " ms"),
+    ("api_policy within 10% of api (5 rules, ERC-20 decode)", rows["api_policy"]["ops_per_s"] / api["ops_per_s"] * 100,
+     ">=", 90, "% of api"),
     ("api_cold >= 250 signatures/s", rows["api_cold"]["ops_per_s"], ">=", 250, "/s"),
     ("generate >= 250 accounts/s (SQLite)", rows["generate"]["ops_per_s"], ">=", 250, "/s"),
     ("api >= peer (ethers in one Node process)", api["ops_per_s"] / rows["peer"]["ops_per_s"], ">=", 1, "x"),

@@ -186,7 +186,9 @@ int nw_cli_account(const struct cli_client *c, int argc, char **argv)
     int n, rc;
 
     if (argc < 2)
-        return usage_error("account create|list|show");
+        return usage_error("account create|list|show|verify");
+    if (strcmp(argv[1], "verify") == 0)
+        return nw_cli_account_verify(c, argc, argv);
     if ((rc = parse_flags(argc, argv, 2, &f, &n, pos, 1)) != 0)
         return rc;
     if (strcmp(argv[1], "create") == 0 && n == 0)

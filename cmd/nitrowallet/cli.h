@@ -24,6 +24,8 @@ struct cli_client;
 /* Commands against the nitrowallet-host API (api.c, demo.c); argv[0] is
  * the command word.  Each returns the process exit code. */
 int nw_cli_account(const struct cli_client *c, int argc, char **argv);
+/* `account verify NAME ...` (proof.c): argv[0] is "account". */
+int nw_cli_account_verify(const struct cli_client *c, int argc, char **argv);
 int nw_cli_sign(const struct cli_client *c, int argc, char **argv);
 int nw_cli_signatures(const struct cli_client *c, int argc, char **argv);
 int nw_cli_attestation_get(const struct cli_client *c, int argc, char **argv);

@@ -289,11 +289,17 @@ static int step_audit(struct demo *d)
     snprintf(path, sizeof path, "/v1/accounts/%s/signatures", d->name);
     if (expect(d, "GET", path, d->admin, NULL, 200, &r))
         return 1;
-    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "signatures"));
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(r.json, "signatures"), *s;
+    int n = cJSON_GetArraySize(list), denied = 0;
+    cJSON_ArrayForEach(s, list) {
+        const char *kind = cli_json_str(s, "kind");
+        denied += kind != NULL && strcmp(kind, "denied") == 0;
+    }
     cli_response_free(&r);
-    if (n != 3)
-        return bad("the audit trail holds %d records, expected 3", n);
-    say(d, "audit trail of %s: 3 records (typed data, message, transaction), stored before they were returned",
+    if (n != 4 || denied != 1)
+        return bad("the audit trail holds %d records (%d denials), expected 3 signatures and 1 denial", n, denied);
+    say(d, "audit trail of %s: 3 signatures (typed data, message, transaction), stored before they were returned, "
+           "and the refused raw digest with the rule that refused it",
         d->name);
     return 0;
 }

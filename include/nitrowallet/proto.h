@@ -37,6 +37,7 @@
 #define NW_OP_SIGN_MESSAGE "sign_message"
 #define NW_OP_SIGN_TYPED_DATA "sign_typed_data"
 #define NW_OP_SIGN_DIGEST "sign_digest"
+#define NW_OP_PROVE_ACCOUNT "prove_account"
 
 /* ---- framing: 4-byte big-endian length, then that many bytes of JSON ---- */
 

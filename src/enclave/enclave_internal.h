@@ -106,6 +106,8 @@ typedef enum nw_err (*nw_enclave_op_fn)(struct nw_enclave_ops *ops, const cJSON 
                                         struct nw_error *err);
 NW_MUST_CHECK enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJSON *params,
                                                          cJSON *result, struct nw_error *err);
+NW_MUST_CHECK enum nw_err nw_enclave_op_prove_account(struct nw_enclave_ops *ops, const cJSON *params,
+                                                      cJSON *result, struct nw_error *err);
 NW_MUST_CHECK enum nw_err nw_enclave_op_sign_transaction(struct nw_enclave_ops *ops, const cJSON *params,
                                                          cJSON *result, struct nw_error *err);
 NW_MUST_CHECK enum nw_err nw_enclave_op_sign_message(struct nw_enclave_ops *ops, const cJSON *params,

@@ -122,6 +122,7 @@ static const struct {
     {NW_OP_SIGN_MESSAGE, nw_enclave_op_sign_message},
     {NW_OP_SIGN_TYPED_DATA, nw_enclave_op_sign_typed_data},
     {NW_OP_SIGN_DIGEST, nw_enclave_op_sign_digest},
+    {NW_OP_PROVE_ACCOUNT, nw_enclave_op_prove_account},
 };
 
 static enum nw_err dispatch(struct nw_enclave_ops *ops, const struct nw_proto_request *req, cJSON *result,

@@ -16,13 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nitrowallet/account_proof.h"
 #include "nitrowallet/base64.h"
+#include "nitrowallet/hex.h"
 #include "nitrowallet/dkcache.h"
 #include "nitrowallet/json.h"
 
 #define KEY_DRAWS 8
 
-static const char *const generate_keys[] = {"name", "kms_key_id", "policy", "credentials", NULL};
+static const char *const generate_keys[] = {"name", "kms_key_id", "policy", "credentials", "proof_nonce", NULL};
+static const char *const prove_keys[] = {"account", "credentials", "nonce", NULL};
+
+#define PROOF_NONCE_MAX 64
+#define PROOF_DOC_MAX (64u * 1024u)
 
 /* The data-key cache id of an account: everything KMS judged when it
  * released the key (key id, CiphertextBlob, encryption context) and the
@@ -132,6 +138,80 @@ out:
     return rc;
 }
 
+/* params.<field>: "0x" and 1..64 bytes, the client's nonce for a proof. */
+static enum nw_err proof_nonce(uint8_t nonce[PROOF_NONCE_MAX], size_t *len, const cJSON *item, const char *field,
+                               struct nw_error *err)
+{
+    const char *s;
+    size_t n;
+    enum nw_err rc = nw_json_string(&s, &n, item, field, err);
+
+    if (rc != NW_OK)
+        return rc;
+    if (nw_hex_decode(nonce, PROOF_NONCE_MAX, len, s, n, err) != NW_OK || *len == 0)
+        return nw_fail(err, NW_ERR_BAD_REQUEST, "%s: \"0x\" and 1..%d bytes of hex", field, PROOF_NONCE_MAX);
+    return NW_OK;
+}
+
+/* result.proof: an attestation document whose user_data binds the opened
+ * (or just created) account, with the client's nonce (account_proof.h). */
+static enum nw_err add_proof(struct nw_enclave_ops *ops, cJSON *result, const struct nw_enclave_account *a,
+                             const uint8_t *nonce, size_t nonce_len, struct nw_error *err)
+{
+    struct nw_account_claim claim = {.name = a->name, .kms_key_id = a->kms_key_id};
+    uint8_t user[32];
+    struct nw_buf doc;
+    cJSON *proof;
+    char *b64 = NULL;
+    enum nw_err rc;
+
+    memcpy(claim.address, a->address, 20);
+    memcpy(claim.policy_digest, a->policy.digest, 32);
+    nw_account_proof_user_data(user, &claim);
+    nw_buf_init(&doc, PROOF_DOC_MAX);
+    NW_GUARD(nw_nsm_attest(ops->nsm, &doc, user, sizeof user, nonce, nonce_len, NULL, 0, err));
+    rc = NW_ERR_NOMEM;
+    if ((b64 = malloc(NW_BASE64_SIZE(doc.len))) == NULL ||
+        nw_base64_encode(b64, NW_BASE64_SIZE(doc.len), doc.data, doc.len) != NW_OK ||
+        (proof = cJSON_AddObjectToObject(result, "proof")) == NULL ||
+        cJSON_AddStringToObject(proof, "document", b64) == NULL) {
+        rc = nw_fail(err, NW_ERR_NOMEM, "out of memory building the proof");
+        goto out;
+    }
+    NW_GUARD(nw_enclave_add_hex(proof, "user_data", user, sizeof user));
+    rc = NW_OK;
+out:
+    free(b64);
+    nw_buf_free(&doc);
+    return rc;
+}
+
+enum nw_err nw_enclave_op_prove_account(struct nw_enclave_ops *ops, const cJSON *params, cJSON *result,
+                                        struct nw_error *err)
+{
+    struct nw_enclave_account a;
+    struct nw_secret sk = {0};
+    uint8_t nonce[PROOF_NONCE_MAX];
+    size_t nonce_len = 0;
+    enum nw_err rc;
+
+    memset(&a, 0, sizeof a);
+    NW_GUARD(nw_json_check_keys(params, prove_keys, "params", err));
+    NW_GUARD(proof_nonce(nonce, &nonce_len, nw_json_get(params, "nonce"), "nonce", err));
+    /* Opening proves the seal (and so the policy) and the KMS key; the key
+     * itself is not used. */
+    NW_GUARD(nw_enclave_open_account(ops, params, &a, &sk, err));
+    nw_secret_free(&sk);
+    rc = add_proof(ops, result, &a, nonce, nonce_len, err);
+    if (rc == NW_OK && (cJSON_AddStringToObject(result, "address", a.address_str) == NULL ||
+                        nw_enclave_add_hex(result, "policy_digest", a.policy.digest, 32) != NW_OK))
+        rc = nw_fail(err, NW_ERR_NOMEM, "out of memory building the result");
+out:
+    nw_secret_free(&sk);
+    nw_enclave_account_free(&a);
+    return rc;
+}
+
 enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJSON *params, cJSON *result,
                                            struct nw_error *err)
 {
@@ -141,7 +221,8 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
     struct nw_buf blob, sealed;
     struct nw_seal_context sctx;
     struct nw_kms_kv kv[2];
-    uint8_t pub[65];
+    uint8_t pub[65], nonce[PROOF_NONCE_MAX];
+    size_t nonce_len = 0;
     cJSON *policy = NULL;
     enum nw_err rc;
 
@@ -156,6 +237,8 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
     NW_GUARD(nw_enclave_parse_policy(&a.policy, nw_json_get(params, "policy"), 1, err));
     NW_GUARD(nw_enclave_policy_json(&policy, &a.policy, err));
     NW_GUARD(nw_enclave_parse_credentials(&creds, nw_json_get(params, "credentials"), err));
+    if (nw_json_get(params, "proof_nonce") != NULL)
+        NW_GUARD(proof_nonce(nonce, &nonce_len, nw_json_get(params, "proof_nonce"), "proof_nonce", err));
     /* The address is part of the encryption context, so the key comes first. */
     NW_GUARD(key_from_nsm(ops->nsm, &sk, err));
     rc = nw_key_pubkey(pub, sk.data);
@@ -180,6 +263,9 @@ enum nw_err nw_enclave_op_generate_account(struct nw_enclave_ops *ops, const cJS
         policy = NULL;
     else
         rc = nw_fail(err, rc, "generate_account: out of memory");
+    /* a proof only when asked for (one more NSM attestation) */
+    if (rc == NW_OK && nonce_len > 0)
+        rc = add_proof(ops, result, &a, nonce, nonce_len, err);
 out:
     cJSON_Delete(policy);
     nw_enclave_account_free(&a);

@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "../../src/attest/attest_internal.h"
+#include "nitrowallet/account_proof.h"
 #include "nitrowallet/attestation.h"
 
 #define PROD_TS 1725719859545LL    /* 2024-09-07T14:37:39.545Z */
@@ -408,6 +409,56 @@ static void test_roots_pem_refusals(void **state)
     assert_null(r);
 }
 
+/* nw_account_proof_verify on AWS's real document: chain, signature, PCRs and
+ * nonce all good, and still refused, because its user_data (1024 bytes of
+ * 0x01) is no account's digest; and the verifier's own requirements. */
+static void test_account_proof_on_a_real_document(void **state)
+{
+    struct nw_attestation a, parsed;
+    struct nw_error err = {0};
+    struct nw_attest_pcr pcr0 = {.index = 0};
+    uint8_t ones[1024];
+    struct nw_attest_expect x = {.at_ms = PROD_TS, .pcrs = &pcr0, .n_pcrs = 1, .nonce = ones, .nonce_len = 1024};
+    struct nw_account_claim claim = {.name = "alice", .kms_key_id = "arn:aws:kms:us-east-1:111122223333:key/k"};
+    uint8_t d1[32], d2[32];
+    size_t len;
+    uint8_t *doc = load("nitro_prod.cbor", &len);
+    (void)state;
+
+    memset(ones, 1, sizeof ones);
+    assert_int_equal(nw_attestation_parse(&parsed, doc, len, &err), NW_OK);
+    memcpy(pcr0.value, parsed.pcrs[0], 48);
+    pcr0.len = 48;
+    assert_int_equal(nw_account_proof_verify(&a, doc, len, aws, &x, &claim, &err), NW_ERR_ATTESTATION);
+    assert_non_null(strstr(err.msg, "user_data is not a 32-byte account digest"));
+    /* the rest of the document was good: the same document verifies as an attestation */
+    assert_int_equal(nw_attestation_verify(&a, doc, len, aws, &x, &err), NW_OK);
+    pcr0.value[47] ^= 1;
+    assert_int_equal(nw_account_proof_verify(&a, doc, len, aws, &x, &claim, &err), NW_ERR_ATTESTATION);
+    assert_non_null(strstr(err.msg, "PCR0 does not match"));
+    x.nonce = NULL;
+    assert_int_equal(nw_account_proof_verify(&a, doc, len, aws, &x, &claim, &err), NW_ERR_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "nonce to expect is required"));
+    x.nonce = ones;
+    x.n_pcrs = 0;
+    assert_int_equal(nw_account_proof_verify(&a, doc, len, aws, &x, &claim, &err), NW_ERR_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "PCR0 to expect is required"));
+    /* the digest binds every field */
+    nw_account_proof_user_data(d1, &claim);
+    claim.name = "alicf";
+    nw_account_proof_user_data(d2, &claim);
+    assert_memory_not_equal(d1, d2, 32);
+    claim.name = "alice";
+    claim.policy_digest[31] = 1;
+    nw_account_proof_user_data(d2, &claim);
+    assert_memory_not_equal(d1, d2, 32);
+    claim.policy_digest[31] = 0;
+    claim.address[0] = 1;
+    nw_account_proof_user_data(d2, &claim);
+    assert_memory_not_equal(d1, d2, 32);
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_expected_nonce),
         cmocka_unit_test(test_max_age),
         cmocka_unit_test(test_roots_pem_refusals),
+        cmocka_unit_test(test_account_proof_on_a_real_document),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -111,13 +111,21 @@ static const char *result_string(const cJSON *r, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* "0x" and 2..128 hex digits (1..64 bytes), or 0. */
+static int nonce_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 4 || n > 130 || n % 2 != 0 || s[0] != '0' || s[1] != 'x') return 0;
+    return strspn(s + 2, "0123456789abcdefABCDEF") == n - 2;
+}
+
 /* Generate in the enclave and store; on success `rec` describes the account. */
 /* Generate in the enclave and store; on success `rec` describes the account.
  * `policy` (NULL: the enclave's default) is consumed.  What is stored is the
  * policy as the enclave returned it (its canonical text, whose digest the
  * seal binds), not what the client sent. */
 static int generate_and_store(struct api_req *rq, struct api_resp *rs, const char *name, const char *kms,
-                              cJSON *policy, char created[NW_STORAGE_TIME_LEN + 1])
+                              cJSON *policy, const char *proof_nonce, char created[NW_STORAGE_TIME_LEN + 1])
 {
     struct nw_error err = {0};
     cJSON *params = cJSON_CreateObject(), *res = NULL;
@@ -130,6 +138,7 @@ static int generate_and_store(struct api_req *rq, struct api_resp *rs, const cha
     cJSON_AddStringToObject(params, "name", name);
     cJSON_AddStringToObject(params, "kms_key_id", kms);
     if (policy != NULL) cJSON_AddItemToObject(params, "policy", policy);
+    if (proof_nonce != NULL) cJSON_AddStringToObject(params, "proof_nonce", proof_nonce);
     if (nw_enclave_pool_call(rq->host->cfg.pool, NW_OP_GENERATE_ACCOUNT, params, 1, &res, &err) != NW_OK) {
         api_fail(rq, rs, &err);
         goto out;
@@ -163,6 +172,12 @@ static int generate_and_store(struct api_req *rq, struct api_resp *rs, const cha
         goto out;
     }
     cJSON *o = account_json(&rec);
+    const cJSON *proof = nw_json_get(res, "proof");
+    if (o != NULL && proof_nonce != NULL && cJSON_IsObject(proof) && result_string(proof, "document") != NULL) {
+        cJSON *p = cJSON_AddObjectToObject(o, "proof");
+        cJSON_AddStringToObject(p, "nonce", proof_nonce);
+        cJSON_AddStringToObject(p, "document", result_string(proof, "document"));
+    }
     ok = api_json(rq, rs, 201, o);
 out:
     cJSON_free(stored);
@@ -173,7 +188,7 @@ out:
 
 void api_accounts_create(struct api_req *rq, struct api_resp *rs)
 {
-    static const char *const allowed[] = {"name", "kms_key_id", "policy", "allow_digest", NULL};
+    static const char *const allowed[] = {"name", "kms_key_id", "policy", "allow_digest", "proof_nonce", NULL};
     cJSON *body = NULL, *policy = NULL;
     char name[NW_STORAGE_NAME_MAX + 1], created[NW_STORAGE_TIME_LEN + 1];
     const char *kms = NULL;
@@ -182,6 +197,11 @@ void api_accounts_create(struct api_req *rq, struct api_resp *rs)
     struct nw_error err = {0};
     if (!api_allowed(rq, rs, NW_AUTH_ACCOUNT_CREATE, NULL) || !api_body(rq, rs, allowed, &body)) goto out;
     if (!pick_name(rq, rs, body, name) || !pick_options(rq, rs, body, &kms, &policy)) goto out;
+    const cJSON *pn = nw_json_get(body, "proof_nonce");
+    if (pn != NULL && (!cJSON_IsString(pn) || !nonce_ok(pn->valuestring))) {
+        api_error(rq, rs, 400, "BAD_REQUEST", "proof_nonce: \"0x\" and 1..64 bytes of hex");
+        goto out;
+    }
     /* a name already taken costs no enclave or KMS call */
     if (nw_storage_get_account(rq->host->cfg.storage, name, &old, &found, &err) != NW_OK) {
         api_fail(rq, rs, &err);
@@ -191,7 +211,7 @@ void api_accounts_create(struct api_req *rq, struct api_resp *rs)
         api_error(rq, rs, 409, "CONFLICT", "account '%s' exists", name);
         goto out;
     }
-    (void)generate_and_store(rq, rs, name, kms, policy, created);
+    (void)generate_and_store(rq, rs, name, kms, policy, pn ? pn->valuestring : NULL, created);
     policy = NULL;
 out:
     cJSON_Delete(policy);
@@ -237,6 +257,60 @@ void api_accounts_get(struct api_req *rq, struct api_resp *rs, const char *name)
     else cJSON_Delete(p);
     nw_account_record_clear(&rec);
     api_json(rq, rs, 200, o);
+}
+
+/* GET /v1/accounts/{name}/proof?nonce=0x..: the enclave opens the account
+ * and attests to it (docs/attestation.md, "Account proofs"). */
+void api_accounts_proof(struct api_req *rq, struct api_resp *rs, const char *name)
+{
+    struct nw_account_record rec = {0};
+    struct nw_error err = {0};
+    const char *nonce = api_query(rq, "nonce");
+    cJSON *params = NULL, *res = NULL, *ap = NULL;
+    int found = 0;
+    if (!api_allowed(rq, rs, NW_AUTH_ACCOUNT_READ, name)) return;
+    if (!nonce_ok(nonce)) {
+        api_error(rq, rs, 400, "BAD_REQUEST", "nonce: required, \"0x\" and 1..64 bytes of hex");
+        return;
+    }
+    if (nw_storage_get_account(rq->host->cfg.storage, name, &rec, &found, &err) != NW_OK) {
+        api_fail(rq, rs, &err);
+        goto out;
+    }
+    if (!found) {
+        api_error(rq, rs, 404, "NOT_FOUND", "no account '%s'", name);
+        goto out;
+    }
+    if ((ap = api_account_param(&rec, &err)) == NULL || (params = cJSON_CreateObject()) == NULL) {
+        if (ap == NULL) api_fail(rq, rs, &err);
+        else api_error(rq, rs, 500, "NOMEM", "out of memory");
+        goto out;
+    }
+    cJSON_AddItemToObject(params, "account", ap);
+    ap = NULL;
+    cJSON_AddStringToObject(params, "nonce", nonce);
+    if (nw_enclave_pool_call(rq->host->cfg.pool, NW_OP_PROVE_ACCOUNT, params, 1, &res, &err) != NW_OK) {
+        api_sign_enclave_error(&err);
+        api_fail(rq, rs, &err);
+        goto out;
+    }
+    const cJSON *proof = nw_json_get(res, "proof");
+    const char *doc = cJSON_IsObject(proof) ? result_string(proof, "document") : NULL;
+    if (doc == NULL) {
+        api_error(rq, rs, 502, "INTERNAL", "enclave reply lacks the proof");
+        goto out;
+    }
+    cJSON *o = account_json(&rec);
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "nonce", nonce);
+        cJSON_AddStringToObject(o, "document", doc);
+    }
+    api_json(rq, rs, 200, o);
+out:
+    nw_account_record_clear(&rec);
+    cJSON_Delete(params);
+    cJSON_Delete(res);
+    cJSON_Delete(ap);
 }
 
 void api_signatures_list(struct api_req *rq, struct api_resp *rs, const char *name)

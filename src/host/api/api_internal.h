@@ -112,6 +112,7 @@ void api_route(struct api_req *rq, struct api_resp *rs);
 void api_accounts_create(struct api_req *rq, struct api_resp *rs);
 void api_accounts_list(struct api_req *rq, struct api_resp *rs);
 void api_accounts_get(struct api_req *rq, struct api_resp *rs, const char *name);
+void api_accounts_proof(struct api_req *rq, struct api_resp *rs, const char *name);
 void api_signatures_list(struct api_req *rq, struct api_resp *rs, const char *name);
 void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const char *kind);
 void api_health(struct api_req *rq, struct api_resp *rs, int ready);

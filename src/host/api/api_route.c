@@ -127,6 +127,10 @@ static void route_account(struct api_req *rq, struct api_resp *rs, const char *p
         rq->endpoint = "accounts_get";
         if (method_is(rq, "GET")) api_accounts_get(rq, rs, name);
         else not_allowed(rq, rs);
+    } else if (strcmp(rest, "/proof") == 0) {
+        rq->endpoint = "accounts_proof";
+        if (method_is(rq, "GET")) api_accounts_proof(rq, rs, name);
+        else not_allowed(rq, rs);
     } else if (strcmp(rest, "/signatures") == 0) {
         rq->endpoint = "signatures_list";
         if (method_is(rq, "GET")) api_signatures_list(rq, rs, name);

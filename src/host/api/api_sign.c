@@ -139,7 +139,7 @@ static void record_denial(struct api_req *rq, const struct sign_kind *k, const c
     cJSON *o = cJSON_CreateObject(), *d = cJSON_AddObjectToObject(o, "denied");
     size_t hl, pl = strlen(payload);
     if (d == NULL || cJSON_AddStringToObject(d, "kind", k->record) == NULL ||
-        cJSON_AddStringToObject(d, rule[0] ? "rule" : "reason_code", rule[0] ? rule : "POLICY_DENIED") == NULL ||
+        cJSON_AddStringToObject(d, "rule", rule) == NULL ||
         cJSON_AddStringToObject(d, "message", denial->msg) == NULL || (head = cJSON_PrintUnformatted(o)) == NULL) {
         cJSON_Delete(o);
         fprintf(stderr, "nitrowallet-host: %s: AUDIT_FAILED: out of memory recording a denial\n", rq->request_id);
@@ -172,9 +172,15 @@ static void denied(struct api_req *rq, struct api_resp *rs, const struct sign_ki
 {
     char rule[NW_POLICY_MAX_ID + 1];
     denial_rule(rule, err->msg);
+    /* a POLICY_DENIED that names no rule is not the account's policy (a KMS
+     * key the enclave does not serve): not a policy decision to audit */
+    if (rule[0] == '\0') {
+        api_fail(rq, rs, err);
+        return;
+    }
     record_denial(rq, k, name, payload, rule, err);
-    api_metrics_policy(rq->host->metrics, rule[0] ? rule : "_none", 0);
-    api_fail_rule(rq, rs, err, rule[0] ? rule : NULL);
+    api_metrics_policy(rq->host->metrics, rule, 0);
+    api_fail_rule(rq, rs, err, rule);
 }
 
 void api_sign(struct api_req *rq, struct api_resp *rs, const char *name, const char *kind)
