@@ -7,8 +7,8 @@
  * its enclave endpoint does not exist (calls fail with 503), so inputs
  * exercise everything up to the enclave.  Each input is sent on a fresh
  * connection and the reply is read until the server closes, or goes quiet
- * for 2 ms after a whole response (20 ms inside one, 50 ms before any: a
- * /readyz with no enclave up waits a second by design, and is cut short).
+ * for 2 ms after a whole response (10 ms inside one, 20 ms before any; an
+ * input without the end of a header block gets no answer and no wait).
  * Trust boundary: the network-facing side of the host.
  */
 #include <arpa/inet.h>
@@ -120,12 +120,18 @@ static void exchange(const uint8_t *data, size_t size)
     }
     /* the request is complete: a half-close lets MHD answer and then close */
     shutdown(fd, SHUT_WR);
+    /* without the end of a header block no answer comes (MHD drops the
+     * connection at our EOF, in its own time): nothing to wait for */
+    if (memmem(data, size, "\r\n\r\n", 4) == NULL && memmem(data, size, "\n\n", 2) == NULL) {
+        close(fd);
+        return;
+    }
     size_t have = 0;
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         /* once a whole response is in, more comes only from pipelined
          * requests, which follow at once: wait 2 ms, not 20 */
-        if (poll(&p, 1, have == 0 ? 50 : response_complete(buf, have) ? 2 : 20) <= 0) break;
+        if (poll(&p, 1, have == 0 ? 20 : response_complete(buf, have) ? 2 : 10) <= 0) break;
         ssize_t r = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
         if (r <= 0) break;
         have += (size_t)r;
@@ -138,6 +144,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (port == 0) start_host();
     if (size > INPUT_MAX) return 0;
+    /* /readyz with no enclave up holds a worker for a second by design
+     * (READY_WAIT_MS): inputs that reach it would leave the run waiting, not
+     * fuzzing, so they are skipped (host_api.sh covers /readyz). */
+    if (memmem(data, size, "readyz", 6) != NULL) return 0;
     exchange(data, size);
     return 0;
 }
