@@ -71,6 +71,13 @@ NW_MUST_CHECK enum nw_err nw_policy_from_json(struct nw_policy *p, const cJSON *
 /* nw_json_parse + nw_policy_from_json over raw bytes (at most NW_POLICY_MAX_JSON). */
 NW_MUST_CHECK enum nw_err nw_policy_parse(struct nw_policy *p, const char *json, size_t len, struct nw_error *err);
 
+/* The rules of the default policy (docs/policy.md), as JSON array members. */
+#define NW_POLICY_DEFAULT_RULES                                                                                        \
+    "{\"id\":\"default-transactions\",\"effect\":\"allow\",\"kind\":\"transaction\",\"allow_unlimited_approval\":"     \
+    "true},"                                                                                                           \
+    "{\"id\":\"default-messages\",\"effect\":\"allow\",\"kind\":\"message\"},"                                         \
+    "{\"id\":\"default-typed-data\",\"effect\":\"allow\",\"kind\":\"typed_data\"}"
+
 /*
  * The default policy of an account created without one: every transaction,
  * message and typed-data document, unlimited ERC-20 approvals included (all

@@ -60,17 +60,9 @@ enum nw_err nw_enclave_parse_key_id(const char **s, size_t *len, const cJSON *it
 /* The two legacy policies, parsed once and shared read-only by every
  * request (evaluation never writes to a policy). */
 static const char legacy_text[2][512] = {
-    "{\"version\":1,\"rules\":["
-    "{\"id\":\"default-transactions\",\"effect\":\"allow\",\"kind\":\"transaction\","
-    "\"allow_unlimited_approval\":true},"
-    "{\"id\":\"default-messages\",\"effect\":\"allow\",\"kind\":\"message\"},"
-    "{\"id\":\"default-typed-data\",\"effect\":\"allow\",\"kind\":\"typed_data\"}]}",
-    "{\"version\":1,\"rules\":["
-    "{\"id\":\"default-transactions\",\"effect\":\"allow\",\"kind\":\"transaction\","
-    "\"allow_unlimited_approval\":true},"
-    "{\"id\":\"default-messages\",\"effect\":\"allow\",\"kind\":\"message\"},"
-    "{\"id\":\"default-typed-data\",\"effect\":\"allow\",\"kind\":\"typed_data\"},"
-    "{\"id\":\"legacy-allow-digest\",\"effect\":\"allow\",\"kind\":\"digest\"}]}",
+    "{\"version\":1,\"rules\":[" NW_POLICY_DEFAULT_RULES "]}",
+    "{\"version\":1,\"rules\":[" NW_POLICY_DEFAULT_RULES
+    ",{\"id\":\"legacy-allow-digest\",\"effect\":\"allow\",\"kind\":\"digest\"}]}",
 };
 static struct nw_policy legacy_policy[2];
 static int legacy_ok;

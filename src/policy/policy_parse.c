@@ -617,10 +617,6 @@ enum nw_err nw_policy_parse(struct nw_policy *p, const char *json, size_t len, s
 
 enum nw_err nw_policy_default(struct nw_policy *p, struct nw_error *err)
 {
-    static const char text[] = "{\"version\":1,\"rules\":["
-                               "{\"id\":\"default-transactions\",\"effect\":\"allow\",\"kind\":\"transaction\","
-                               "\"allow_unlimited_approval\":true},"
-                               "{\"id\":\"default-messages\",\"effect\":\"allow\",\"kind\":\"message\"},"
-                               "{\"id\":\"default-typed-data\",\"effect\":\"allow\",\"kind\":\"typed_data\"}]}";
+    static const char text[] = "{\"version\":1,\"rules\":[" NW_POLICY_DEFAULT_RULES "]}";
     return nw_policy_parse(p, text, sizeof text - 1, err);
 }

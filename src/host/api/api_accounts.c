@@ -56,13 +56,8 @@ static int pick_name(struct api_req *rq, struct api_resp *rs, const cJSON *body,
  * success *policy is the tree to forward (NULL: the enclave's default). */
 static int pick_policy(struct api_req *rq, struct api_resp *rs, const cJSON *body, cJSON **policy)
 {
-    static const char digest_policy[] =
-        "{\"version\":1,\"rules\":["
-        "{\"id\":\"default-transactions\",\"effect\":\"allow\",\"kind\":\"transaction\","
-        "\"allow_unlimited_approval\":true},"
-        "{\"id\":\"default-messages\",\"effect\":\"allow\",\"kind\":\"message\"},"
-        "{\"id\":\"default-typed-data\",\"effect\":\"allow\",\"kind\":\"typed_data\"},"
-        "{\"id\":\"allow-digest\",\"effect\":\"allow\",\"kind\":\"digest\"}]}";
+    static const char digest_policy[] = "{\"version\":1,\"rules\":[" NW_POLICY_DEFAULT_RULES
+                                        ",{\"id\":\"allow-digest\",\"effect\":\"allow\",\"kind\":\"digest\"}]}";
     const cJSON *p = nw_json_get(body, "policy"), *d = nw_json_get(body, "allow_digest");
     struct nw_policy parsed;
     struct nw_error err = {0};
