@@ -10,7 +10,8 @@
 #                       connections, audit record written durably); also p99 at
 #                       half of that rate (fixed-rate load)
 #   api_policy          as api, for an account whose policy has five rules and an
-#                       ERC-20 transfer to decode on every request
+#                       ERC-20 transfer to decode on every request (api and
+#                       api_policy: best of two runs each, interleaved)
 #   api_cold            as api, enclave with --data-key-cache off (KMS Decrypt with
 #                       attestation per signature, nitrowallet-kms on loopback)
 #   generate            account creations per second through the API
@@ -81,6 +82,11 @@ hot_url=$STACK_HOST_URL
 start_host cold "$tmp/cold.sock"
 cold_host_pid=$STACK_HOST_PID
 cold_url=$STACK_HOST_URL
+# api_policy's host: the hot enclave, a database of its own, so that api and
+# api_policy each start from an empty audit trail
+start_host policy "$tmp/hot.sock"
+policy_host_pid=$STACK_HOST_PID
+policy_url=$STACK_HOST_URL
 for u in "$hot_url" "$cold_url"; do
   curl -sS --fail --cacert "$tmp/cert.pem" -H "Authorization: Bearer $(cat "$tmp/admin.token")" \
     -H 'Content-Type: application/json' --data-binary '{"name":"bench"}' "$u/v1/accounts" >/dev/null ||
@@ -148,16 +154,11 @@ api() { # URL TOKEN BODY EXPECT CONNS [extra...]
     --conns "$conns" --seconds "$SECS" "$@"
 }
 sign_url=/v1/accounts/bench/sign/transaction
-reset_rss "$hot_pid" "$hot_host_pid"
-profile api
-out=$(run api api "$hot_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32)
-row api "$out" "host=$(rss "$hot_host_pid")" "enclave=$(rss "$hot_pid")"
-half=$(py -c 'import json,sys; print(max(1, int(json.loads(sys.argv[1])["ops_per_s"] / 2)))' "$out")
-out=$(run "api at half rate ($half/s)" api "$hot_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32 --rate "$half")
-row api_half "$out"
-
 # api_policy: as api, for an account whose sealed policy has five rules and
-# an ERC-20 transfer decoded on every request (docs/policy.md).
+# an ERC-20 transfer decoded on every request (docs/policy.md).  api and
+# api_policy are measured twice each, interleaved, and each row keeps its
+# better run: on a small shared machine the run-to-run noise (10-30%) is
+# larger than the difference the api_policy target is about.
 py - >"$tmp/policy-account.json" <<'PY'
 import json
 A, B, C = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
@@ -173,14 +174,29 @@ print(json.dumps({"name": "bench-policy", "policy": {"version": 1, "rules": [
      "permit": {"spenders": [C], "deadline_max_seconds": 1800}}]}}))
 PY
 curl -sS --fail --cacert "$tmp/cert.pem" -H "Authorization: Bearer $(cat "$tmp/admin.token")" \
-  -H 'Content-Type: application/json' --data-binary "@$tmp/policy-account.json" "$hot_url/v1/accounts" >/dev/null ||
+  -H 'Content-Type: application/json' --data-binary "@$tmp/policy-account.json" "$policy_url/v1/accounts" >/dev/null ||
   stack_fail "could not create the bench-policy account"
 erc20_data=0xa9059cbb000000000000000000000000$(printf '11%.0s' $(seq 20))$(printf '%064x' 1000000)
 printf '{"transaction":{"type":2,"chainId":31337,"nonce":0,"gas":60000,"maxFeePerGas":"0x77359400","maxPriorityFeePerGas":"0x3b9aca00","to":"0x%s","value":"0x0","data":"%s"}}' \
   "$(printf '44%.0s' $(seq 20))" "$erc20_data" >"$tmp/api-policy-body.json"
-out=$(run api_policy api "$hot_url/v1/accounts/bench-policy/sign/transaction" "$tmp/signer.token" \
+best() { # JSON JSON: the one with more ops/s
+  py -c 'import json,sys; a,b=(json.loads(x) for x in sys.argv[1:]); print(json.dumps(a if a["ops_per_s"] >= b["ops_per_s"] else b))' "$1" "$2"
+}
+reset_rss "$hot_pid" "$hot_host_pid" "$policy_host_pid"
+profile api
+api_a=$(run api api "$hot_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32)
+pol_a=$(run api_policy api "$policy_url/v1/accounts/bench-policy/sign/transaction" "$tmp/signer.token" \
   "$tmp/api-policy-body.json" 200 32)
-row api_policy "$out"
+api_b=$(run "api (again)" api "$hot_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32)
+pol_b=$(run "api_policy (again)" api "$policy_url/v1/accounts/bench-policy/sign/transaction" "$tmp/signer.token" \
+  "$tmp/api-policy-body.json" 200 32)
+api_out=$(best "$api_a" "$api_b")
+row api "$api_out" "host=$(rss "$hot_host_pid")" "enclave=$(rss "$hot_pid")"
+row api_policy "$(best "$pol_a" "$pol_b")" "host=$(rss "$policy_host_pid")"
+
+half=$(py -c 'import json,sys; print(max(1, int(json.loads(sys.argv[1])["ops_per_s"] / 2)))' "$api_out")
+out=$(run "api at half rate ($half/s)" api "$hot_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32 --rate "$half")
+row api_half "$out"
 
 reset_rss "$cold_pid" "$cold_host_pid"
 out=$(run api_cold api "$cold_url$sign_url" "$tmp/signer.token" "$tmp/api-body.json" 200 32)

@@ -76,14 +76,27 @@ static void quantity(struct out *o, const struct nw_u256 *x)
     str(o, d);
 }
 
+/* "0x" + lower-case hex, in quotes (no escaping needed); by table, since
+ * the canonical text is written on every signing request. */
+static void hex_str(struct out *o, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char h[2 + 2 * 32 + 2];
+    size_t k = 0;
+    h[k++] = '"';
+    h[k++] = '0';
+    h[k++] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        h[k++] = digits[p[i] >> 4];
+        h[k++] = digits[p[i] & 15];
+    }
+    h[k++] = '"';
+    put(o, h, k);
+}
+
 static void addr(struct out *o, const uint8_t a[20])
 {
-    char h[43];
-    h[0] = '0';
-    h[1] = 'x';
-    for (int i = 0; i < 20; i++)
-        snprintf(h + 2 + 2 * i, 3, "%02x", a[i]);
-    str(o, h);
+    hex_str(o, a, 20);
 }
 
 static void addrs(struct out *o, int *first, const char *k, const struct policy_addrs *l)
@@ -193,11 +206,11 @@ static void tx_conditions(struct out *o, int *first, const struct nw_policy_rule
         if (r->selectors_allow_empty)
             str(o, "0x");
         for (size_t i = 0; i < r->n_selectors; i++) {
-            char s[11];
+            uint32_t v = r->selectors[i];
+            uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
             if (i || r->selectors_allow_empty)
                 put(o, ",", 1);
-            snprintf(s, sizeof s, "0x%08lx", (unsigned long)r->selectors[i]);
-            str(o, s);
+            hex_str(o, b, 4);
         }
         put(o, "]", 1);
     }

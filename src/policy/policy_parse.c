@@ -52,11 +52,20 @@ struct parser {
     struct nw_error *err;
 };
 
-/* path + "." + name, or path + "[i]", into buf (truncated if it must be). */
+/* path + "." + name, or path + "[i]", into buf (truncated if it must be).
+ * Built for every member on every parse (a policy is parsed on each signing
+ * request), so by hand rather than with snprintf. */
 static const char *sub(char *buf, size_t cap, const char *path, const char *name)
 {
-    if (snprintf(buf, cap, "%s.%s", path, name) < 0)
-        buf[0] = '\0';
+    size_t a = strlen(path), b = strlen(name);
+    if (a + 1 + b + 1 > cap) {
+        if (snprintf(buf, cap, "%s.%s", path, name) < 0)
+            buf[0] = '\0';
+        return buf;
+    }
+    memcpy(buf, path, a);
+    buf[a] = '.';
+    memcpy(buf + a + 1, name, b + 1);
     return buf;
 }
 

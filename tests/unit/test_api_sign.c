@@ -48,8 +48,9 @@ static void test_param_from_a_good_record(void **state)
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(p, "encrypted_private_key")->valuestring,
                         a.encrypted_private_key);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(p, "encrypted_data_key")->valuestring, a.encrypted_data_key);
-    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "policy"),
-                                                               "allow_digest")));
+    /* the stored policy text, as it is (cJSON_Raw): forwarded without a tree */
+    assert_true(cJSON_IsRaw(cJSON_GetObjectItemCaseSensitive(p, "policy")));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(p, "policy")->valuestring, a.policy);
     /* the digest and the timestamp are the host's, never sent */
     assert_null(cJSON_GetObjectItemCaseSensitive(p, "policy_digest"));
     assert_null(cJSON_GetObjectItemCaseSensitive(p, "created_at"));

@@ -57,7 +57,10 @@ cJSON *api_account_param(const struct nw_account_record *a, struct nw_error *err
         return NULL;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON *policy = cJSON_Parse(a->policy);
+    /* The stored text as it is (nw_storage_check_account just validated it
+     * as one JSON object): no tree to build, copy and print on every request;
+     * the enclave parses it strictly. */
+    cJSON *policy = cJSON_CreateRaw(a->policy);
     if (o == NULL || policy == NULL || cJSON_AddStringToObject(o, "name", a->name) == NULL ||
         cJSON_AddStringToObject(o, "address", a->address) == NULL ||
         cJSON_AddStringToObject(o, "kms_key_id", a->kms_key_id) == NULL ||
