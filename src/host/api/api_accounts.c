@@ -114,7 +114,6 @@ static int nonce_ok(const char *s)
     return strspn(s + 2, "0123456789abcdefABCDEF") == n - 2;
 }
 
-/* Generate in the enclave and store; on success `rec` describes the account. */
 /* Generate in the enclave and store; on success `rec` describes the account.
  * `policy` (NULL: the enclave's default) is consumed.  What is stored is the
  * policy as the enclave returned it (its canonical text, whose digest the
