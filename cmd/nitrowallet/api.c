@@ -14,6 +14,7 @@
 #include "client.h"
 #include "nitrowallet/base64.h"
 #include "nitrowallet/hex.h"
+#include "nitrowallet/policy.h"
 #include "nitrowallet/storage.h"
 
 #define INPUT_MAX (64u * 1024u) /* the host's default body bound */
@@ -89,7 +90,7 @@ static int check_name(const char *name)
 
 /* Value of "--flag VALUE" pairs; returns the index after the options. */
 struct flags {
-    const char *name, *kms_key_id, *idem, *text, *out, *nonce, *cursor;
+    const char *name, *kms_key_id, *idem, *text, *out, *nonce, *cursor, *policy;
     unsigned limit;
     int allow_digest;
 };
@@ -116,6 +117,7 @@ static int parse_flags(int argc, char **argv, int i, struct flags *f, int *posit
         else if (strcmp(a, "--out") == 0) f->out = v;
         else if (strcmp(a, "--nonce") == 0) f->nonce = v;
         else if (strcmp(a, "--cursor") == 0) f->cursor = v;
+        else if (strcmp(a, "--policy") == 0) f->policy = v;
         else if (strcmp(a, "--limit") == 0) {
             char *end;
             unsigned long n = strtoul(v, &end, 10);
@@ -145,6 +147,24 @@ static int account_create(const struct cli_client *c, const struct flags *f)
     if (f->name) cJSON_AddStringToObject(o, "name", f->name);
     if (f->kms_key_id) cJSON_AddStringToObject(o, "kms_key_id", f->kms_key_id);
     if (f->allow_digest) cJSON_AddTrueToObject(o, "allow_digest");
+    if (f->policy) {
+        /* checked here with the enclave's parser, then sent as written */
+        size_t len;
+        char *text = (char *)nw_cli_read_file(f->policy, NW_POLICY_MAX_JSON, &len);
+        struct nw_policy p;
+        struct nw_error err = {0};
+        if (text == NULL)
+            return cJSON_Delete(o), 1;
+        if (nw_policy_parse(&p, text, len, &err) != NW_OK) {
+            fprintf(stderr, "nitrowallet: %s: %s: %s\n", f->policy, nw_err_name(err.code), err.msg);
+            free(text);
+            return cJSON_Delete(o), 1;
+        }
+        nw_policy_free(&p);
+        text[len] = '\0';
+        cJSON_AddRawToObject(o, "policy", text);
+        free(text);
+    }
     body = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (body == NULL)
@@ -202,7 +222,8 @@ int nw_cli_account(const struct cli_client *c, int argc, char **argv)
         snprintf(path, sizeof path, "/v1/accounts/%s", pos[0]);
         return call(c, "GET", path, "admin.token", NULL, NULL, 1, NULL);
     }
-    return usage_error("account create [--name N] [--allow-digest] [--kms-key-id ID] | list [--limit N] | show NAME");
+    return usage_error("account create [--name N] [--policy FILE | --allow-digest] [--kms-key-id ID] | list [--limit N] | "
+                       "show NAME | verify NAME --pcr 0=HEX ...");
 }
 
 /* --- sign ------------------------------------------------------------------ */

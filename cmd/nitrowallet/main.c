@@ -29,7 +29,7 @@ static int usage(FILE *f)
     fputs("usage: nitrowallet [--url URL] [--cacert PEM] [--token-file FILE] <command> [args]\n"
           "service (nitrowallet-host API; defaults: $NITROWALLET_URL or https://127.0.0.1:8443,\n"
           "         $NITROWALLET_HOME/ca.pem, $NITROWALLET_HOME/admin.token or signer.token for sign):\n"
-          "  account create [--name N] [--allow-digest] [--kms-key-id ID] [--idempotency-key K]\n"
+          "  account create [--name N] [--policy FILE | --allow-digest] [--kms-key-id ID] [--idempotency-key K]\n"
           "  account list [--limit N]       one line per account: name, address, created_at\n"
           "  account show NAME\n"
           "  account verify NAME --pcr 0=HEX [--root PEM] [--nonce HEX] [--proof FILE] [--address A]\n"

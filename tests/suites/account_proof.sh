@@ -36,10 +36,18 @@ pids+=("$STACK_HOST_PID")
 H=$STACK_HOST_URL
 nwv() { "$NW" --url "$H" --token-file "$tmp/ops.token" account verify "$@"; }
 
-body=$(py -c 'import json; print(json.dumps({"name": "alice", "policy": json.load(open("docs/policies/hot-wallet.json"))}))')
-call POST /v1/accounts "$ADMIN" "$body"
-expect 201 "" "create alice (hot-wallet policy)"
+# alice through the CLI: `account create --policy FILE` checks the file with
+# the enclave's parser first, then sends it.
+printf '{"version":1,"rules":[{"id":"r","effect":"allow","kind":"message","to":[]}]}' >"$tmp/bad-policy.json"
+if "$NW" --url "$H" --token-file "$tmp/ops.token" account create --name alice --policy "$tmp/bad-policy.json" \
+  >"$tmp/out" 2>&1; then fail "account create sent a bad policy"; fi
+grep -q "not a condition of kind message" "$tmp/out" || fail "bad policy: $(cat "$tmp/out")"
+"$NW" --url "$H" --token-file "$tmp/ops.token" account create --name alice --policy docs/policies/hot-wallet.json \
+  >"$tmp/r.json" 2>"$tmp/out" || fail "account create --policy: $(cat "$tmp/out")"
 ALICE=$(jget "$tmp/r.json" 'j["address"]')
+want=$("$NW" policy show docs/policies/hot-wallet.json | sed -n 's/^policy_digest: //p')
+[ "$(jget "$tmp/r.json" 'j["policy_digest"]')" = "$want" ] || fail "alice's policy digest: $(cat "$tmp/r.json")"
+pass "account create --policy docs/policies/hot-wallet.json: $ALICE, policy digest $want (a bad file refused before sending)"
 call POST /v1/accounts "$ADMIN" '{"name":"bob"}'
 expect 201 "" "create bob (default policy)"
 
