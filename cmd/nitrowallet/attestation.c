@@ -44,8 +44,7 @@ static int usage_error(const char *what, const char *arg)
     return 2;
 }
 
-/* Hex with or without "0x"; at most `cap` bytes. */
-static int parse_hex(uint8_t *out, size_t cap, size_t *n, const char *s)
+int nw_cli_hex_arg(uint8_t *out, size_t cap, size_t *n, const char *s)
 {
     char tmp[2 + 2 * NONCE_MAX + 1];
     size_t len = strlen(s);
@@ -77,21 +76,21 @@ static int parse_uint(uint64_t *v, const char *s)
     return 0;
 }
 
-static int parse_pcr(struct opts *o, const char *s)
+int nw_cli_pcr_arg(struct nw_attest_expect *x, struct nw_attest_pcr *pcrs, const char *s)
 {
-    struct nw_attest_pcr *p = &o->pcrs[o->x.n_pcrs];
+    struct nw_attest_pcr *p = &pcrs[x->n_pcrs];
     const char *eq = strchr(s, '=');
     char idx[4];
     uint64_t i;
 
-    if (o->x.n_pcrs >= NW_ATT_NUM_PCRS || eq == NULL || eq == s || (size_t)(eq - s) >= sizeof idx)
+    if (x->n_pcrs >= NW_ATT_NUM_PCRS || eq == NULL || eq == s || (size_t)(eq - s) >= sizeof idx)
         return -1;
     memcpy(idx, s, (size_t)(eq - s));
     idx[eq - s] = '\0';
-    if (parse_uint(&i, idx) || i >= NW_ATT_NUM_PCRS || parse_hex(p->value, sizeof p->value, &p->len, eq + 1))
+    if (parse_uint(&i, idx) || i >= NW_ATT_NUM_PCRS || nw_cli_hex_arg(p->value, sizeof p->value, &p->len, eq + 1))
         return -1;
     p->index = (unsigned)i;
-    o->x.n_pcrs++;
+    x->n_pcrs++;
     return 0;
 }
 
@@ -108,10 +107,10 @@ static int parse_option(struct opts *o, const char *name, const char *val)
         if (rfc3339_parse(&o->x.at_ms, val) != 0 || o->x.at_ms == 0)
             return usage_error("--at: not an RFC 3339 time after 1970 (e.g. 2024-09-07T14:37:39.545Z)", val);
     } else if (strcmp(name, "--pcr") == 0) {
-        if (parse_pcr(o, val) != 0)
+        if (nw_cli_pcr_arg(&o->x, o->pcrs, val) != 0)
             return usage_error("--pcr: expected N=HEX with N < 32 and at most 64 bytes", val);
     } else if (strcmp(name, "--nonce") == 0) {
-        if (parse_hex(o->nonce, sizeof o->nonce, &o->x.nonce_len, val) != 0)
+        if (nw_cli_hex_arg(o->nonce, sizeof o->nonce, &o->x.nonce_len, val) != 0)
             return usage_error("--nonce: expected hex of 1..1024 bytes", val);
         o->x.nonce = o->nonce;
     } else if (strcmp(name, "--max-age") == 0) {
@@ -158,16 +157,16 @@ static int parse_args(struct opts *o, int argc, char **argv)
     return o->file == NULL ? usage_error("no FILE given", NULL) : 0;
 }
 
-static int load_roots(struct nw_attest_roots **roots, const struct opts *o)
+int nw_cli_load_roots(struct nw_attest_roots **roots, const char *const *files, size_t n_files)
 {
     struct nw_error err = {0};
     size_t i, len;
     enum nw_err rc = NW_OK;
 
-    if (o->n_roots == 0)
+    if (n_files == 0)
         rc = nw_attest_roots_aws(roots, &err);
-    for (i = 0; i < o->n_roots && rc == NW_OK; i++) {
-        uint8_t *pem = nw_cli_read_file(o->roots[i], ROOT_PEM_MAX, &len);
+    for (i = 0; i < n_files && rc == NW_OK; i++) {
+        uint8_t *pem = nw_cli_read_file(files[i], ROOT_PEM_MAX, &len);
 
         if (pem == NULL)
             return 2;
@@ -175,7 +174,7 @@ static int load_roots(struct nw_attest_roots **roots, const struct opts *o)
                     : nw_attest_roots_add_pem(*roots, (const char *)pem, len, &err);
         free(pem);
         if (rc != NW_OK)
-            nw_error_prefix(&err, "%s", o->roots[i]);
+            nw_error_prefix(&err, "%s", files[i]);
     }
     if (rc == NW_OK)
         return 0;
@@ -281,7 +280,7 @@ int nw_cli_attestation(int argc, char **argv)
     o.x.pcrs = o.pcrs;
     if ((rc = parse_args(&o, argc, argv)) != 0)
         return rc;
-    if ((rc = load_roots(&roots, &o)) != 0)
+    if ((rc = nw_cli_load_roots(&roots, o.roots, o.n_roots)) != 0)
         return rc;
     rc = 2;
     if ((doc = nw_cli_read_file(o.file, DOC_FILE_MAX, &len)) == NULL)

@@ -29,7 +29,6 @@
 
 #define MAX_ROOTS 8
 #define PROOF_FILE_MAX (256u * 1024u)
-#define PEM_MAX (1u << 20)
 
 struct verify_opts {
     const char *name, *proof, *address, *kms_key_id, *policy, *policy_digest;
@@ -49,33 +48,6 @@ static int usage(const char *what, const char *arg)
           "           [--allow-debug]\n",
           stderr);
     return 2;
-}
-
-/* "0x" optional; exactly the bytes given, at most cap. */
-static int hex_arg(uint8_t *out, size_t cap, size_t *n, const char *s)
-{
-    char buf[2 + 2 * 64 + 1];
-    size_t len;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        s += 2;
-    len = strlen(s);
-    if (len == 0 || len > 2 * cap)
-        return -1;
-    snprintf(buf, sizeof buf, "0x%s", s);
-    return nw_hex_decode(out, cap, n, buf, len + 2, NULL) == NW_OK ? 0 : -1;
-}
-
-static int pcr_arg(struct verify_opts *o, const char *s)
-{
-    struct nw_attest_pcr *p = &o->pcrs[o->x.n_pcrs];
-    char *end;
-    long i = strtol(s, &end, 10);
-    if (o->x.n_pcrs >= NW_ATT_NUM_PCRS || end == s || *end != '=' || i < 0 || i >= NW_ATT_NUM_PCRS ||
-        hex_arg(p->value, sizeof p->value, &p->len, end + 1) != 0)
-        return -1;
-    p->index = (unsigned)i;
-    o->x.n_pcrs++;
-    return 0;
 }
 
 static int parse(struct verify_opts *o, int argc, char **argv)
@@ -99,14 +71,14 @@ static int parse(struct verify_opts *o, int argc, char **argv)
             return usage("a value is required", a);
         i++;
         if (strcmp(a, "--pcr") == 0) {
-            if (pcr_arg(o, v) != 0)
+            if (nw_cli_pcr_arg(&o->x, o->pcrs, v) != 0)
                 return usage("--pcr: expected N=HEX with N < 32 and at most 64 bytes", v);
         } else if (strcmp(a, "--root") == 0) {
             if (o->n_roots >= MAX_ROOTS)
                 return usage("too many --root", v);
             o->roots[o->n_roots++] = v;
         } else if (strcmp(a, "--nonce") == 0) {
-            if (hex_arg(o->nonce, sizeof o->nonce, &n, v) != 0)
+            if (nw_cli_hex_arg(o->nonce, sizeof o->nonce, &n, v) != 0)
                 return usage("--nonce: expected hex of 1..64 bytes", v);
             o->x.nonce = o->nonce;
             o->x.nonce_len = n;
@@ -131,33 +103,6 @@ static int parse(struct verify_opts *o, int argc, char **argv)
         return usage("--policy or --policy-digest, not both", NULL);
     if (o->proof != NULL && !o->have_nonce)
         return usage("--proof needs the --nonce it was asked with", NULL);
-    return 0;
-}
-
-static int load_roots(struct nw_attest_roots **roots, const struct verify_opts *o)
-{
-    struct nw_error err = {0};
-    if (o->n_roots == 0) {
-        if (nw_attest_roots_aws(roots, &err) == NW_OK)
-            return 0;
-        fprintf(stderr, "nitrowallet: account verify: AWS root: %s\n", err.msg);
-        return 1;
-    }
-    *roots = NULL;
-    for (size_t i = 0; i < o->n_roots; i++) {
-        size_t len;
-        char *pem = (char *)nw_cli_read_file(o->roots[i], PEM_MAX, &len);
-        enum nw_err rc;
-        if (pem == NULL)
-            return 1;
-        rc = *roots == NULL ? nw_attest_roots_from_pem(roots, pem, len, &err)
-                            : nw_attest_roots_add_pem(*roots, pem, len, &err);
-        free(pem);
-        if (rc != NW_OK) {
-            fprintf(stderr, "nitrowallet: account verify: %s: %s\n", o->roots[i], err.msg);
-            return 1;
-        }
-    }
     return 0;
 }
 
@@ -259,7 +204,8 @@ int nw_cli_account_verify(const struct cli_client *c, int argc, char **argv)
     if ((rc = parse(&o, argc, argv)) != 0)
         return rc;
     rc = 1;
-    if (load_roots(&roots, &o) != 0 || (proof = fetch(c, &o)) == NULL || claim_of(&cl, &o, proof) != 0)
+    if (nw_cli_load_roots(&roots, o.roots, o.n_roots) != 0 || (proof = fetch(c, &o)) == NULL ||
+        claim_of(&cl, &o, proof) != 0)
         goto out;
     /* GET .../proof answers {"document"}; POST /v1/accounts {"proof_nonce"}, {"proof":{"document"}} */
     b64 = cli_json_str(proof, "document");

@@ -122,4 +122,7 @@ NW_MUST_CHECK enum nw_err nw_policy_evaluate(struct nw_policy_decision *d, const
 
 const char *nw_policy_kind_name(enum nw_policy_kind kind);
 
+/* 1 if s[0..len) is a well-formed rule id: 1..NW_POLICY_MAX_ID of [A-Za-z0-9._-]. */
+int nw_policy_id_valid(const char *s, size_t len);
+
 #endif

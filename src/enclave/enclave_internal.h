@@ -59,6 +59,9 @@ struct nw_enclave_account {
 
 NW_MUST_CHECK enum nw_err nw_enclave_parse_name(const char **s, size_t *len, const cJSON *item,
                                                 struct nw_error *err);
+/* A "0x" hex string member of at most `cap` bytes, decoded into `out`. */
+NW_MUST_CHECK enum nw_err nw_enclave_hex_param(uint8_t *out, size_t cap, size_t *len, const cJSON *item,
+                                               const char *field, struct nw_error *err);
 NW_MUST_CHECK enum nw_err nw_enclave_parse_key_id(const char **s, size_t *len, const cJSON *item,
                                                   struct nw_error *err);
 /* A policy document or the legacy {"allow_digest": bool}; NULL (absent) is

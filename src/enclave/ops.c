@@ -67,22 +67,6 @@ static enum nw_err op_health(struct nw_enclave_ops *ops, const cJSON *params, cJ
     return NW_OK;
 }
 
-static enum nw_err hex_param(uint8_t *out, size_t cap, size_t *len, const cJSON *item, const char *field,
-                             struct nw_error *err)
-{
-    const char *s;
-    size_t n;
-    enum nw_err rc = nw_json_string(&s, &n, item, field, err);
-
-    if (rc != NW_OK)
-        return rc;
-    if (nw_hex_decode(out, cap, len, s, n, err) != NW_OK) {
-        nw_error_prefix(err, "%s", field);
-        return NW_ERR_BAD_REQUEST;
-    }
-    return NW_OK;
-}
-
 static enum nw_err op_attestation(struct nw_enclave_ops *ops, const cJSON *params, cJSON *result,
                                   struct nw_error *err)
 {
@@ -94,9 +78,9 @@ static enum nw_err op_attestation(struct nw_enclave_ops *ops, const cJSON *param
 
     nw_buf_init(&doc, ATTEST_DOC_MAX);
     NW_GUARD(nw_json_check_keys(params, attest_keys, "params", err));
-    NW_GUARD(hex_param(nonce, sizeof nonce, &nonce_len, nw_json_get(params, "nonce"), "nonce", err));
+    NW_GUARD(nw_enclave_hex_param(nonce, sizeof nonce, &nonce_len, nw_json_get(params, "nonce"), "nonce", err));
     if (nw_json_get(params, "user_data") != NULL)
-        NW_GUARD(hex_param(user, sizeof user, &user_len, nw_json_get(params, "user_data"), "user_data", err));
+        NW_GUARD(nw_enclave_hex_param(user, sizeof user, &user_len, nw_json_get(params, "user_data"), "user_data", err));
     NW_GUARD(nw_nsm_attest(ops->nsm, &doc, user_len ? user : NULL, user_len, nonce_len ? nonce : NULL, nonce_len,
                            NULL, 0, err));
     b64 = malloc(NW_BASE64_SIZE(doc.len));

@@ -142,15 +142,12 @@ out:
 static enum nw_err proof_nonce(uint8_t nonce[PROOF_NONCE_MAX], size_t *len, const cJSON *item, const char *field,
                                struct nw_error *err)
 {
-    const char *s;
-    size_t n;
-    enum nw_err rc = nw_json_string(&s, &n, item, field, err);
+    enum nw_err rc = nw_enclave_hex_param(nonce, PROOF_NONCE_MAX, len, item, field, err);
 
-    if (rc != NW_OK)
-        return rc;
-    if (nw_hex_decode(nonce, PROOF_NONCE_MAX, len, s, n, err) != NW_OK || *len == 0)
+    /* not a string: nw_json_string's message; a string that is not 1..64 bytes of hex: this one */
+    if ((rc == NW_ERR_BAD_REQUEST && cJSON_IsString(item)) || (rc == NW_OK && *len == 0))
         return nw_fail(err, NW_ERR_BAD_REQUEST, "%s: \"0x\" and 1..%d bytes of hex", field, PROOF_NONCE_MAX);
-    return NW_OK;
+    return rc;
 }
 
 /* result.proof: an attestation document whose user_data binds the opened

@@ -43,6 +43,22 @@ enum nw_err nw_enclave_parse_name(const char **s, size_t *len, const cJSON *item
     return NW_OK;
 }
 
+enum nw_err nw_enclave_hex_param(uint8_t *out, size_t cap, size_t *len, const cJSON *item, const char *field,
+                                 struct nw_error *err)
+{
+    const char *s;
+    size_t n;
+    enum nw_err rc = nw_json_string(&s, &n, item, field, err);
+
+    if (rc != NW_OK)
+        return rc;
+    if (nw_hex_decode(out, cap, len, s, n, err) != NW_OK) {
+        nw_error_prefix(err, "%s", field);
+        return NW_ERR_BAD_REQUEST;
+    }
+    return NW_OK;
+}
+
 enum nw_err nw_enclave_parse_key_id(const char **s, size_t *len, const cJSON *item, struct nw_error *err)
 {
     enum nw_err rc = nw_json_string(s, len, item, "kms_key_id", err);

@@ -172,8 +172,6 @@ static void cap(struct out *o, int *first, const char *k, const struct policy_ca
 
 static void tx_conditions(struct out *o, int *first, const struct nw_policy_rule *r)
 {
-    static const char *const erc20_names[] = {"transfer", "transferFrom", "approve", "increaseAllowance"};
-
     if (r->has_tx_types) {
         int f = 1;
         key(o, first, "tx_types");
@@ -222,7 +220,7 @@ static void tx_conditions(struct out *o, int *first, const struct nw_policy_rule
         int f = 1;
         key(o, first, "erc20");
         put(o, "{", 1);
-        names(o, &f, "functions", r->erc20.functions, erc20_names);
+        names(o, &f, "functions", r->erc20.functions, policy_erc20_names);
         addrs(o, &f, "tokens", &r->erc20.tokens);
         addrs(o, &f, "recipients", &r->erc20.recipients);
         cap(o, &f, "amount_max", &r->erc20.amount);
@@ -232,8 +230,6 @@ static void tx_conditions(struct out *o, int *first, const struct nw_policy_rule
 
 static void typed_conditions(struct out *o, int *first, const struct nw_policy_rule *r)
 {
-    static const char *const permit_names[] = {"Permit", "PermitSingle", "PermitBatch", "PermitTransferFrom"};
-
     if (r->domain_names.present || r->domain_versions.present || r->domain_chain_ids.present ||
         r->domain_contracts.present) {
         int f = 1;
@@ -250,7 +246,7 @@ static void typed_conditions(struct out *o, int *first, const struct nw_policy_r
         int f = 1;
         key(o, first, "permit");
         put(o, "{", 1);
-        names(o, &f, "types", r->permit.types, permit_names);
+        names(o, &f, "types", r->permit.types, policy_permit_names);
         addrs(o, &f, "spenders", &r->permit.spenders);
         addrs(o, &f, "tokens", &r->permit.tokens);
         cap(o, &f, "amount_max", &r->permit.amount);

@@ -106,9 +106,6 @@ static int mul_u64(struct nw_u256 *out, const struct nw_u256 *x, uint64_t y)
     return carry == 0;
 }
 
-static const char *const erc20_fn_names[] = {"transfer", "transferFrom", "approve", "increaseAllowance"};
-static const char *const permit_type_names[] = {"Permit", "PermitSingle", "PermitBatch", "PermitTransferFrom"};
-
 static const char *bit_name(const char *const *names, unsigned bit)
 {
     unsigned i = 0;
@@ -125,7 +122,7 @@ static int check_erc20(struct check *c, const struct policy_erc20 *e, const stru
         return fail(c, "not an ERC-20 transfer, transferFrom, approve or increaseAllowance call");
     c->held++;
     if (!(e->functions & f->erc20.function))
-        return fail(c, "ERC-20 %s is not in erc20.functions", bit_name(erc20_fn_names, f->erc20.function));
+        return fail(c, "ERC-20 %s is not in erc20.functions", bit_name(policy_erc20_names, f->erc20.function));
     if (e->tokens.present) {
         c->held++;
         if (!addr_in(&e->tokens, f->r->tx->to))
@@ -236,7 +233,7 @@ static int check_permit(struct check *c, const struct policy_permit *p, const st
         return fail(c, "not an EIP-2612 Permit or a Permit2 PermitSingle, PermitBatch or PermitTransferFrom");
     c->held++;
     if (!(p->types & d->type))
-        return fail(c, "%s is not in permit.types", bit_name(permit_type_names, d->type));
+        return fail(c, "%s is not in permit.types", bit_name(policy_permit_names, d->type));
     if (p->spenders.present) {
         c->held++;
         if (!addr_in(&p->spenders, d->spender))

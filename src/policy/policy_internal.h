@@ -35,6 +35,10 @@ struct policy_cap {
     struct nw_u256 max;
 };
 
+/* The names of the ERC20_* and PERMIT_* bits, in bit order (policy_parse.c). */
+extern const char *const policy_erc20_names[4];
+extern const char *const policy_permit_names[4];
+
 /* ERC-20 functions, as bits of erc20.functions. */
 enum { ERC20_TRANSFER = 1, ERC20_TRANSFER_FROM = 2, ERC20_APPROVE = 4, ERC20_INCREASE_ALLOWANCE = 8 };
 #define ERC20_ALL 15u

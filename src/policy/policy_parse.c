@@ -44,8 +44,8 @@ static const char *const message_members[] = {"max_length", NULL};
 static const char *const no_members[] = {NULL};
 
 static const char *const kind_names[] = {"transaction", "message", "typed_data", "digest"};
-static const char *const erc20_names[] = {"transfer", "transferFrom", "approve", "increaseAllowance"};
-static const char *const permit_names[] = {"Permit", "PermitSingle", "PermitBatch", "PermitTransferFrom"};
+const char *const policy_erc20_names[4] = {"transfer", "transferFrom", "approve", "increaseAllowance"};
+const char *const policy_permit_names[4] = {"Permit", "PermitSingle", "PermitBatch", "PermitTransferFrom"};
 
 struct parser {
     size_t entries; /* list entries so far, against NW_POLICY_MAX_ENTRIES */
@@ -79,6 +79,19 @@ static const char *idx(char *buf, size_t cap, const char *path, int i)
 const char *nw_policy_kind_name(enum nw_policy_kind kind)
 {
     return (unsigned)kind < 4 ? kind_names[kind] : "unknown";
+}
+
+int nw_policy_id_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > NW_POLICY_MAX_ID)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
 }
 
 static int in_list(const char *const *list, const char *s)
@@ -320,7 +333,7 @@ static enum nw_err parse_erc20(struct parser *ps, struct policy_erc20 *e, const 
     e->functions = ERC20_ALL;
     fn = nw_json_get(item, "functions");
     sub(at, sizeof at, path, "functions");
-    if (fn != NULL && parse_names(ps, &e->functions, fn, erc20_names, 4, at) != NW_OK)
+    if (fn != NULL && parse_names(ps, &e->functions, fn, policy_erc20_names, 4, at) != NW_OK)
         return ps->err->code;
     sub(at, sizeof at, path, "tokens");
     if (parse_addrs(ps, &e->tokens, nw_json_get(item, "tokens"), at) != NW_OK)
@@ -370,7 +383,7 @@ static enum nw_err parse_permit(struct parser *ps, struct policy_permit *p, cons
     p->types = PERMIT_ALL;
     t = nw_json_get(item, "types");
     sub(at, sizeof at, path, "types");
-    if (t != NULL && parse_names(ps, &p->types, t, permit_names, 4, at) != NW_OK)
+    if (t != NULL && parse_names(ps, &p->types, t, policy_permit_names, 4, at) != NW_OK)
         return ps->err->code;
     sub(at, sizeof at, path, "spenders");
     if (parse_addrs(ps, &p->spenders, nw_json_get(item, "spenders"), at) != NW_OK)
@@ -400,12 +413,8 @@ static enum nw_err parse_id(struct parser *ps, struct nw_policy_rule *r, const c
     len = strlen(item->valuestring);
     if (len == 0 || len > NW_POLICY_MAX_ID)
         return nw_fail(ps->err, NW_ERR_BAD_REQUEST, "%s.id: must be 1..%d characters", path, NW_POLICY_MAX_ID);
-    for (size_t i = 0; i < len; i++) {
-        char c = item->valuestring[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return nw_fail(ps->err, NW_ERR_BAD_REQUEST, "%s.id: only [A-Za-z0-9._-] allowed", path);
-    }
+    if (!nw_policy_id_valid(item->valuestring, len))
+        return nw_fail(ps->err, NW_ERR_BAD_REQUEST, "%s.id: only [A-Za-z0-9._-] allowed", path);
     if (strcmp(item->valuestring, "default") == 0)
         return nw_fail(ps->err, NW_ERR_BAD_REQUEST, "%s.id: \"default\" is reserved for the default decision", path);
     memcpy(r->id, item->valuestring, len + 1);

@@ -89,16 +89,6 @@ void api_metrics_observe(struct api_metrics *m, const char *endpoint, int status
     pthread_mutex_unlock(&m->mu);
 }
 
-static int rule_id_ok(const char *id)
-{
-    size_t n = 0;
-    for (; id[n]; n++)
-        if (!((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= 'A' && id[n] <= 'Z') || (id[n] >= '0' && id[n] <= '9') ||
-              id[n] == '.' || id[n] == '_' || id[n] == '-'))
-            return 0;
-    return n > 0 && n <= NW_POLICY_MAX_ID;
-}
-
 void api_metrics_policy(struct api_metrics *m, const char *rule, int allowed)
 {
     struct m_rule *r = NULL;
@@ -106,7 +96,7 @@ void api_metrics_policy(struct api_metrics *m, const char *rule, int allowed)
     pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < m->n_rules && r == NULL; i++)
         if (strcmp(m->rules[i].id, rule) == 0) r = &m->rules[i];
-    if (r == NULL && m->n_rules < M_RULES && rule_id_ok(rule)) {
+    if (r == NULL && m->n_rules < M_RULES && nw_policy_id_valid(rule, strlen(rule))) {
         r = &m->rules[m->n_rules++];
         snprintf(r->id, sizeof r->id, "%s", rule);
     }

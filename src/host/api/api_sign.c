@@ -118,17 +118,13 @@ static int record(struct api_req *rq, struct api_resp *rs, const struct sign_kin
 static void denial_rule(char out[NW_POLICY_MAX_ID + 1], const char *msg)
 {
     static const char prefix[] = "policy: rule \"";
-    size_t n = 0;
+    const char *end;
     out[0] = '\0';
     if (strncmp(msg, prefix, sizeof(prefix) - 1) != 0) return;
     msg += sizeof(prefix) - 1;
-    while (n < NW_POLICY_MAX_ID && msg[n] != '\0' && msg[n] != '"' &&
-           (strchr("._-", msg[n]) != NULL || (msg[n] >= 'a' && msg[n] <= 'z') || (msg[n] >= 'A' && msg[n] <= 'Z') ||
-            (msg[n] >= '0' && msg[n] <= '9')))
-        n++;
-    if (msg[n] != '"' || n == 0) return;
-    memcpy(out, msg, n);
-    out[n] = '\0';
+    if ((end = strchr(msg, '"')) == NULL || !nw_policy_id_valid(msg, (size_t)(end - msg))) return;
+    memcpy(out, msg, (size_t)(end - msg));
+    out[end - msg] = '\0';
 }
 
 /* A denial goes to the audit trail as kind "denied" (docs/host-api.md): what
